@@ -1,0 +1,149 @@
+"""The composition root: the whole Guardbot assembled on one screen.
+
+Everything is built here and passed explicitly — services reach handlers through aiogram's workflow data
+(by parameter name), never through imports of settings or module globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand
+
+from bot.clock import Clock, SystemClock
+from bot.content import Catalog, Recipient, Renderer, RenderLedger, load_catalog
+from bot.delivery import UpdateFeeder
+from bot.errors import CatalogError
+from bot.gate import FloodControl, OutboundGate
+from bot.keys import Keys, load_keys
+from bot.services import RoleBook
+from bot.storage import Repository, SqliteRepository, open_database
+from bot.telegram.middlewares import register_middlewares
+from bot.telegram.routers import create_routers
+from config import ConfigError, Settings
+from flows.faq import FaqIndex
+
+log = logging.getLogger("guardbot.app")
+
+SHELL_TOKEN = "123456:GUARDBOT-LOCAL-SHELL-TOKEN-0000"  # noqa: S105 - not a secret
+"""A syntactically valid token for runs against the emulator, which never sees a real one."""
+
+
+@dataclass
+class Guardbot:
+    settings: Settings
+    clock: Clock
+    keys: Keys
+    catalog: Catalog
+    repository: Repository
+    ledger: RenderLedger
+    renderer: Renderer
+    gate: OutboundGate
+    role_book: RoleBook
+    faq: FaqIndex
+    bot: Bot
+    dispatcher: Dispatcher
+    feeder: UpdateFeeder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.feeder = UpdateFeeder(self.dispatcher, self.bot)
+
+    async def publish_commands(self) -> None:
+        """Show the customer commands in Telegram's menu, in every catalog locale."""
+        for locale in sorted(self.catalog.locales):
+            everyone = Recipient(None, locale)
+            commands = [
+                BotCommand(command=name, description=self.renderer.text(f"command.{name}", everyone))
+                for name in ("start", "help")
+            ]
+            language = None if locale == self.catalog.default_locale else locale
+            await self.bot.set_my_commands(commands, language_code=language)
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.repository.close()
+
+
+def create_bot(settings: Settings, gate: OutboundGate, clock: Clock) -> Bot:
+    """The aiogram Bot, with every call passing the gate first, then flood control."""
+    if settings.bot_token is None:
+        raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
+    api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(gate)
+    session.middleware(FloodControl(clock))
+    # No parse mode: texts go out as plain text, so a placeholder value can never inject markup.
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=None),
+    )
+
+
+async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Guardbot:
+    """Build and start-check everything: keys, catalog, database (migrated), roles from settings."""
+    clock = clock or SystemClock()
+    keys = load_keys(settings)
+    try:
+        catalog = load_catalog(settings.content_path)
+    except CatalogError as exc:
+        raise ConfigError("CONTENT_PATH", str(exc)) from None
+    repository: Repository = SqliteRepository(await open_database(settings.database_path, clock.now()))
+    try:
+        role_book = RoleBook(repository, clock)
+        await role_book.load(settings.role_ids())
+        ledger = RenderLedger(clock)
+        renderer = Renderer(catalog, ledger)
+        gate = OutboundGate(ledger)
+        faq = FaqIndex(
+            {answer.id: answer.keywords for answer in catalog.answers.values()},
+            catalog.default_locale,
+            catalog.faq_threshold,
+        )
+        bot = create_bot(settings, gate, clock)
+    except BaseException:
+        await repository.close()
+        raise
+    dispatcher = Dispatcher(
+        repository=repository,
+        clock=clock,
+        renderer=renderer,
+        role_book=role_book,
+        faq=faq,
+    )
+    register_middlewares(
+        dispatcher,
+        repository=repository,
+        role_book=role_book,
+        renderer=renderer,
+        ledger=ledger,
+        clock=clock,
+    )
+    dispatcher.include_routers(*create_routers())
+    log.info(
+        "app.created",
+        extra={
+            "catalog_version": catalog.version,
+            "catalog_digest": catalog.digest,
+            "entries": len(catalog.entry_digests()),
+        },
+    )
+    return Guardbot(
+        settings=settings,
+        clock=clock,
+        keys=keys,
+        catalog=catalog,
+        repository=repository,
+        ledger=ledger,
+        renderer=renderer,
+        gate=gate,
+        role_book=role_book,
+        faq=faq,
+        bot=bot,
+        dispatcher=dispatcher,
+    )

@@ -1,0 +1,226 @@
+"""Loading and validating the approved content catalog (a TOML file).
+
+The deployed catalog is the approved baseline (invariant 3): everything the bot can say is in it, each entry
+under a stable key with a content hash, so an auditor can tell exactly which approved text a message came
+from. Validation is strict and happens at start: a typo in a key or a placeholder is a deploy error, not a
+runtime surprise in front of a customer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.content.contract import SYSTEM_TEXTS
+from bot.errors import CatalogError
+
+MAX_TEXT = 4096
+MAX_BUTTON_LABEL = 64
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_ANSWER_ID = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECTIONS = frozenset({"catalog", "texts", "answers"})
+_CATALOG_KEYS = frozenset({"version", "default_locale", "faq_threshold"})
+_TEXT_KEYS = frozenset({"text", "fields"})
+_ANSWER_KEYS = frozenset({"title", "keywords", "text"})
+
+
+@dataclass(frozen=True)
+class TextEntry:
+    """A system text: one template per locale, using only `fields`."""
+
+    key: str
+    fields: frozenset[str]
+    templates: Mapping[str, str]
+    digest: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An approved FAQ answer: a button title, the keywords that find it, and the answer text."""
+
+    id: str
+    titles: Mapping[str, str]
+    keywords: Mapping[str, tuple[str, ...]]
+    texts: Mapping[str, str]
+    digest: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: str
+    default_locale: str
+    faq_threshold: float
+    texts: Mapping[str, TextEntry]
+    answers: Mapping[str, Answer]
+    digest: str
+
+    @property
+    def locales(self) -> frozenset[str]:
+        found = {loc for entry in self.texts.values() for loc in entry.templates}
+        return frozenset(found | {self.default_locale})
+
+    def entry_digests(self) -> dict[str, str]:
+        """Every entry's hash, keyed `text:KEY` / `answer:ID` — what the audit log records at load."""
+        digests = {f"text:{k}": e.digest for k, e in self.texts.items()}
+        digests.update({f"answer:{k}": a.digest for k, a in self.answers.items()})
+        return digests
+
+
+def _digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def placeholders(template: str, where: str) -> set[str]:
+    """The `{name}` placeholders of a template; anything fancier is refused.
+
+    Attribute access, indexing, conversions and format specs (`{user.__class__}`, `{0!r}`, `{x:>99}`) are
+    how a format string leaks data or breaks layout, so templates may only name a field.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise CatalogError(f"{where}: malformed braces ({exc}); write {{{{ for a literal brace") from None
+    names = set()
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise CatalogError(f"{where}: placeholder {{{name}}} must be a plain {{field}} name")
+        names.add(name)
+    return names
+
+
+def _localized(value: Any, default_locale: str, where: str, kind: type) -> dict[str, Any]:
+    """Accept a single value (the default locale's) or a table of locale → value."""
+    table = value if isinstance(value, dict) else {default_locale: value}
+    if default_locale not in table:
+        raise CatalogError(f"{where}: no text for the default locale '{default_locale}'")
+    for locale, item in table.items():
+        if not _LOCALE.match(locale):
+            raise CatalogError(f"{where}: '{locale}' is not a locale code such as en or pt-BR")
+        if not isinstance(item, kind):
+            raise CatalogError(f"{where}.{locale}: expected {kind.__name__}")
+    return dict(table)
+
+
+def _check_text(text: str, where: str, limit: int = MAX_TEXT) -> None:
+    if not text.strip():
+        raise CatalogError(f"{where}: empty text")
+    if len(text) > limit:
+        raise CatalogError(f"{where}: longer than Telegram's limit of {limit} characters")
+
+
+def _unknown(found: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    extra = sorted(set(found) - allowed)
+    if extra:
+        raise CatalogError(f"{where}: unknown key '{extra[0]}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _load_text(key: str, raw: Any, default_locale: str) -> TextEntry:
+    where = f"texts.{key}"
+    if key not in SYSTEM_TEXTS:
+        raise CatalogError(f"{where}: unknown key; the bot never renders it (typo?)")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a table with text = ...")
+    _unknown(raw, _TEXT_KEYS, where)
+    declared = raw.get("fields", [])
+    if not isinstance(declared, list) or not all(isinstance(f, str) for f in declared):
+        raise CatalogError(f"{where}.fields: expected a list of field names")
+    supplied = SYSTEM_TEXTS[key]
+    for field in declared:
+        if field not in supplied:
+            raise CatalogError(f"{where}.fields: '{field}' is not a field the bot supplies here")
+    templates = _localized(raw.get("text"), default_locale, f"{where}.text", str)
+    limit = MAX_BUTTON_LABEL if key.startswith(("button.", "command.")) else MAX_TEXT
+    for locale, template in templates.items():
+        _check_text(template, f"{where}.text.{locale}", limit)
+        for name in placeholders(template, f"{where}.text.{locale}"):
+            if name not in declared:
+                raise CatalogError(f"{where}.text.{locale}: placeholder {{{name}}} is not declared")
+    return TextEntry(key, frozenset(declared), templates, _digest(raw))
+
+
+def _load_answer(answer_id: str, raw: Any, default_locale: str) -> Answer:
+    where = f"answers.{answer_id}"
+    if not _ANSWER_ID.match(answer_id):
+        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a table with title, keywords and text")
+    _unknown(raw, _ANSWER_KEYS, where)
+    titles = _localized(raw.get("title"), default_locale, f"{where}.title", str)
+    texts = _localized(raw.get("text"), default_locale, f"{where}.text", str)
+    keywords = _localized(raw.get("keywords"), default_locale, f"{where}.keywords", list)
+    for locale, title in titles.items():
+        _check_text(title, f"{where}.title.{locale}", MAX_BUTTON_LABEL)
+    for locale, text in texts.items():
+        _check_text(text, f"{where}.text.{locale}")
+        if placeholders(text, f"{where}.text.{locale}"):
+            raise CatalogError(f"{where}.text.{locale}: answers take no placeholders")
+    for locale, words in keywords.items():
+        if not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise CatalogError(f"{where}.keywords.{locale}: expected a non-empty list of words")
+    return Answer(
+        id=answer_id,
+        titles=titles,
+        keywords={loc: tuple(w.strip() for w in words) for loc, words in keywords.items()},
+        texts=texts,
+        digest=_digest(raw),
+    )
+
+
+def parse_catalog(data: Mapping[str, Any]) -> Catalog:
+    """Validate an already-parsed TOML document."""
+    _unknown(data, _SECTIONS, "catalog file")
+    head = data.get("catalog")
+    if not isinstance(head, dict):
+        raise CatalogError("[catalog]: missing; it needs version and default_locale")
+    _unknown(head, _CATALOG_KEYS, "[catalog]")
+    version = head.get("version")
+    default_locale = head.get("default_locale")
+    threshold = head.get("faq_threshold", 0.5)
+    if not isinstance(version, str) or not version.strip():
+        raise CatalogError("[catalog].version: required, a non-empty string")
+    if not isinstance(default_locale, str) or not _LOCALE.match(default_locale):
+        raise CatalogError("[catalog].default_locale: required, a locale code such as en")
+    if not isinstance(threshold, int | float) or not 0 < threshold <= 10:
+        raise CatalogError("[catalog].faq_threshold: a number above 0 and at most 10")
+    raw_texts = data.get("texts", {})
+    raw_answers = data.get("answers", {})
+    if not isinstance(raw_texts, dict) or not isinstance(raw_answers, dict):
+        raise CatalogError("[texts] and [answers] must be tables")
+    texts = {key: _load_text(key, raw, default_locale) for key, raw in raw_texts.items()}
+    missing = sorted(set(SYSTEM_TEXTS) - texts.keys())
+    if missing:
+        raise CatalogError(f"texts.{missing[0]}: missing; the bot needs it")
+    answers = {aid: _load_answer(aid, raw, default_locale) for aid, raw in raw_answers.items()}
+    if not answers:
+        raise CatalogError("[answers]: at least one approved answer is needed for the help menu")
+    return Catalog(
+        version=version,
+        default_locale=default_locale,
+        faq_threshold=float(threshold),
+        texts=texts,
+        answers=answers,
+        digest=_digest(data),
+    )
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and validate the catalog file; every problem is a `CatalogError` naming the entry."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{path}: not valid UTF-8 TOML ({exc})") from None
+    return parse_catalog(data)

@@ -1,0 +1,5 @@
+"""Services: the business capabilities behind the Telegram adapter. None of them imports aiogram."""
+
+from bot.services.roles import RoleBook
+
+__all__ = ["RoleBook"]

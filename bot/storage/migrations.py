@@ -1,0 +1,115 @@
+"""Versioned schema migrations, applied in order at start.
+
+Rules that keep upgrades safe: a released migration is never edited, only followed by a new one; each runs
+in one `BEGIN IMMEDIATE` transaction together with its row in `schema_migrations`, so a crash or a second
+process starting at the same moment leaves the database either before or after it, never half-way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.errors import SchemaError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "updates and users",
+        (
+            """CREATE TABLE processed_updates (
+                update_id INTEGER PRIMARY KEY,
+                received_at REAL NOT NULL
+            )""",
+            "CREATE INDEX processed_updates_received ON processed_updates (received_at)",
+            """CREATE TABLE users (
+                user_id INTEGER PRIMARY KEY,
+                language_code TEXT,
+                first_seen REAL NOT NULL,
+                last_seen REAL NOT NULL,
+                blocked_at REAL
+            )""",
+        ),
+    ),
+    Migration(
+        2,
+        "staff roles",
+        (
+            """CREATE TABLE roles (
+                user_id INTEGER NOT NULL,
+                role TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('settings', 'command')),
+                granted_by INTEGER,
+                granted_at REAL NOT NULL,
+                PRIMARY KEY (user_id, role)
+            )""",
+            """CREATE TABLE role_events (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL CHECK (action IN ('grant', 'revoke')),
+                source TEXT NOT NULL,
+                actor INTEGER,
+                at REAL NOT NULL
+            )""",
+        ),
+    ),
+)
+
+
+async def _applied_versions(conn: aiosqlite.Connection) -> set[int]:
+    async with conn.execute("SELECT version FROM schema_migrations") as cursor:
+        return {row[0] for row in await cursor.fetchall()}
+
+
+async def apply_migrations(
+    conn: aiosqlite.Connection,
+    now: float,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+) -> list[int]:
+    """Bring the schema up to date; return the versions applied by this call.
+
+    The connection must be in autocommit mode (`isolation_level=None`) so transactions are explicit.
+    """
+    await conn.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at REAL NOT NULL
+        )"""
+    )
+    known = {m.version for m in migrations}
+    newer = {v for v in await _applied_versions(conn) if v not in known}
+    if newer:
+        raise SchemaError(
+            f"the database has schema version {max(newer)}, newer than this Guardbot knows "
+            f"({max(known)}); upgrade Guardbot or restore a matching backup"
+        )
+    applied: list[int] = []
+    for migration in migrations:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            if migration.version in await _applied_versions(conn):
+                await conn.execute("ROLLBACK")
+                continue
+            for statement in migration.statements:
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, now),
+            )
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied

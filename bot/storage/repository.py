@@ -1,0 +1,183 @@
+"""The repository: every query Guardbot runs, behind one interface.
+
+Services type against the `Repository` protocol; `SqliteRepository` is today's implementation and a
+PostgreSQL one can follow without touching a service. Methods are named for what they mean to the business
+(`claim_update`, `grant_role`), and each is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    user_id: int
+    role: str
+    source: str
+    granted_by: int | None
+    granted_at: float
+
+
+class Repository(Protocol):
+    async def claim_update(self, update_id: int, now: float) -> bool:
+        """Record an update as taken; False if it was already taken (a redelivery)."""
+        ...
+
+    async def forget_updates_before(self, cutoff: float) -> int: ...
+
+    async def touch_user(self, user_id: int, language_code: str | None, now: float) -> None:
+        """Create the user on first contact, else refresh their language and last-seen time."""
+        ...
+
+    async def mark_blocked(self, user_id: int, now: float) -> None:
+        """Note that the user blocked the bot (Telegram answered 403)."""
+        ...
+
+    async def is_blocked(self, user_id: int) -> bool: ...
+
+    async def role_grants(self) -> list[RoleGrant]: ...
+
+    async def grant_role(
+        self, user_id: int, role: str, *, source: str, actor: int | None, now: float
+    ) -> bool:
+        """Grant a role; False if the user already had it."""
+        ...
+
+    async def revoke_role(self, user_id: int, role: str, *, actor: int | None, now: float) -> bool:
+        """Revoke a role; False if the user did not have it."""
+        ...
+
+    async def sync_configured_roles(
+        self, configured: Mapping[str, Sequence[int]], now: float
+    ) -> list[tuple[str, int, str]]:
+        """Make settings-sourced grants equal `configured`; return the (action, user, role) changes."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteRepository:
+    """`Repository` over one aiosqlite connection in autocommit mode (explicit transactions)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        await self._conn.execute("COMMIT")
+
+    async def claim_update(self, update_id: int, now: float) -> bool:
+        cursor = await self._conn.execute(
+            "INSERT INTO processed_updates (update_id, received_at) VALUES (?, ?) "
+            "ON CONFLICT (update_id) DO NOTHING",
+            (update_id, now),
+        )
+        return cursor.rowcount == 1
+
+    async def forget_updates_before(self, cutoff: float) -> int:
+        cursor = await self._conn.execute("DELETE FROM processed_updates WHERE received_at < ?", (cutoff,))
+        return cursor.rowcount
+
+    async def touch_user(self, user_id: int, language_code: str | None, now: float) -> None:
+        await self._conn.execute(
+            "INSERT INTO users (user_id, language_code, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET language_code = excluded.language_code, "
+            "last_seen = excluded.last_seen, blocked_at = NULL",
+            (user_id, language_code, now, now),
+        )
+
+    async def mark_blocked(self, user_id: int, now: float) -> None:
+        await self._conn.execute("UPDATE users SET blocked_at = ? WHERE user_id = ?", (now, user_id))
+
+    async def is_blocked(self, user_id: int) -> bool:
+        async with self._conn.execute(
+            "SELECT blocked_at IS NOT NULL FROM users WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def role_grants(self) -> list[RoleGrant]:
+        async with self._conn.execute(
+            "SELECT user_id, role, source, granted_by, granted_at FROM roles ORDER BY user_id, role"
+        ) as cursor:
+            return [RoleGrant(*row) for row in await cursor.fetchall()]
+
+    async def _log_role_event(
+        self, user_id: int, role: str, action: str, source: str, actor: int | None, now: float
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO role_events (user_id, role, action, source, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, role, action, source, actor, now),
+        )
+
+    async def grant_role(
+        self, user_id: int, role: str, *, source: str, actor: int | None, now: float
+    ) -> bool:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO roles (user_id, role, source, granted_by, granted_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, role) DO NOTHING",
+                (user_id, role, source, actor, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self._log_role_event(user_id, role, "grant", source, actor, now)
+        return True
+
+    async def revoke_role(self, user_id: int, role: str, *, actor: int | None, now: float) -> bool:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM roles WHERE user_id = ? AND role = ? RETURNING source", (user_id, role)
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                return False
+            await self._log_role_event(user_id, role, "revoke", row[0], actor, now)
+        return True
+
+    async def sync_configured_roles(
+        self, configured: Mapping[str, Sequence[int]], now: float
+    ) -> list[tuple[str, int, str]]:
+        wanted = {(user_id, role) for role, ids in configured.items() for user_id in ids}
+        changes: list[tuple[str, int, str]] = []
+        async with self._transaction() as conn:
+            async with conn.execute("SELECT user_id, role, source FROM roles") as cursor:
+                existing = {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
+            for user_id, role in sorted(wanted - existing.keys()):
+                await conn.execute(
+                    "INSERT INTO roles (user_id, role, source, granted_by, granted_at) "
+                    "VALUES (?, ?, 'settings', NULL, ?)",
+                    (user_id, role, now),
+                )
+                await self._log_role_event(user_id, role, "grant", "settings", None, now)
+                changes.append(("grant", user_id, role))
+            for (user_id, role), source in sorted(existing.items()):
+                if source == "settings" and (user_id, role) not in wanted:
+                    await conn.execute("DELETE FROM roles WHERE user_id = ? AND role = ?", (user_id, role))
+                    await self._log_role_event(user_id, role, "revoke", "settings", None, now)
+                    changes.append(("revoke", user_id, role))
+        return changes
+
+    async def ping(self) -> None:
+        async with self._conn.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+
+    async def close(self) -> None:
+        await self._conn.close()

@@ -1,0 +1,18 @@
+"""Router-level filters: staff routers are guarded as a whole, not handler by handler."""
+
+from __future__ import annotations
+
+from aiogram.filters import Filter
+from aiogram.types import TelegramObject
+
+from flows.roles import Role
+
+
+class HasRole(Filter):
+    """Passes when the sender may act in `role` (roles are injected by the identity middleware)."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    async def __call__(self, event: TelegramObject, roles: frozenset[Role] = frozenset()) -> bool:
+        return self.role in roles

@@ -1,0 +1,55 @@
+"""The last resort for a failed update: log it safely, tell the person politely, never crash the bot."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import ErrorEvent
+
+from bot.clock import Clock
+from bot.content import Recipient, Renderer
+from bot.errors import GateRefused
+from bot.storage import Repository
+
+log = logging.getLogger("guardbot.errors")
+
+
+async def handle_error(
+    event: ErrorEvent,
+    bot: Bot,
+    repository: Repository,
+    clock: Clock,
+    renderer: Renderer,
+    recipient: Recipient | None = None,
+) -> bool:
+    exc = event.exception
+    update_id = event.update.update_id
+    if isinstance(exc, TelegramForbiddenError):
+        # The person blocked the bot: nothing to say to them, and nothing more to send until they return.
+        if recipient is not None and isinstance(recipient.chat_id, int):
+            await repository.mark_blocked(recipient.chat_id, clock.now())
+        log.info(
+            "telegram.blocked",
+            extra={"update_id": update_id, "chat_id": recipient and recipient.chat_id},
+        )
+        return True
+    if not isinstance(exc, GateRefused):  # the gate has logged its refusals already
+        log.error("update.failed", exc_info=exc, extra={"update_id": update_id})
+    if recipient is None or not isinstance(recipient.chat_id, int):
+        return True
+    try:
+        await bot.send_message(recipient.chat_id, renderer.text("error.generic", recipient))
+    except (TelegramAPIError, GateRefused) as notify_error:
+        log.warning(
+            "update.failed_notice_not_sent",
+            extra={"update_id": update_id, "error": type(notify_error).__name__},
+        )
+    return True
+
+
+def create_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(handle_error)
+    return router

@@ -1,0 +1,38 @@
+"""Staff commands used without the role: a polite refusal, logged (invariant 6).
+
+This router sits after the staff routers; a staff command reaches it only when the staff router's role
+filter did not let it through.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.content import Recipient, Renderer
+from flows.roles import COMMAND_ROLES
+
+log = logging.getLogger("guardbot.roles")
+
+
+async def refuse_staff_command(
+    message: Message, command: CommandObject, renderer: Renderer, recipient: Recipient
+) -> None:
+    log.warning(
+        "staff.refused",
+        extra={
+            "user_id": message.from_user.id if message.from_user else None,
+            "command": command.command,
+            "needs": COMMAND_ROLES[command.command].value,
+        },
+    )
+    await message.answer(renderer.text("staff.refused", recipient))
+
+
+def create_router() -> Router:
+    router = Router(name="refusals")
+    router.message.register(refuse_staff_command, Command(*COMMAND_ROLES))
+    return router

@@ -1,0 +1,85 @@
+"""Matching a customer's free text to the best approved answer, or deciding to show the menu instead.
+
+Deliberately simple and predictable: keyword phrases from the catalog, light prefix stemming, and a score
+threshold. A wrong confident answer is worse than the menu, so ties and weak matches fall back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+_WORD = re.compile(r"\w+")
+MAX_INPUT_CHARS = 4096
+MIN_STEM = 4
+
+
+def tokenize(text: str) -> list[str]:
+    return _WORD.findall(text[:MAX_INPUT_CHARS].casefold())
+
+
+def _token_matches(word: str, keyword: str) -> bool:
+    return word == keyword or (len(keyword) >= MIN_STEM and word.startswith(keyword))
+
+
+def _phrase_in(words: Sequence[str], phrase: Sequence[str]) -> bool:
+    span = len(phrase)
+    return any(
+        all(_token_matches(words[i + j], phrase[j]) for j in range(span))
+        for i in range(len(words) - span + 1)
+    )
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    answer_id: str
+    words: tuple[str, ...]
+    weight: float
+
+
+class FaqIndex:
+    """Keyword index over the approved answers, per locale."""
+
+    def __init__(
+        self,
+        keywords: Mapping[str, Mapping[str, Sequence[str]]],
+        default_locale: str,
+        threshold: float,
+    ) -> None:
+        """`keywords` maps answer id → locale → keyword phrases."""
+        self._default_locale = default_locale
+        self._threshold = threshold
+        self._phrases: dict[str, list[_Phrase]] = {}
+        by_locale: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for answer_id, per_locale in keywords.items():
+            for locale, phrases in per_locale.items():
+                for phrase in phrases:
+                    words = tuple(tokenize(phrase))
+                    if words:
+                        by_locale.setdefault(locale, []).append((answer_id, words))
+        for locale, entries in by_locale.items():
+            # A phrase several answers share says little; a longer phrase says more.
+            spread = Counter(words for _answer, words in set(entries))
+            self._phrases[locale] = [
+                _Phrase(answer_id, words, len(words) / spread[words])
+                for answer_id, words in dict.fromkeys(entries)
+            ]
+
+    def match(self, text: str, locale: str) -> str | None:
+        """The id of the one answer that clearly fits `text`, or None (show the menu)."""
+        words = tokenize(text)
+        if not words:
+            return None
+        scores: dict[str, float] = defaultdict(float)
+        for loc in dict.fromkeys((locale, self._default_locale)):
+            for phrase in self._phrases.get(loc, ()):
+                if _phrase_in(words, phrase.words):
+                    scores[phrase.answer_id] += phrase.weight
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:2]
+        if not ranked or ranked[0][1] < self._threshold:
+            return None
+        if len(ranked) == 2 and ranked[1][1] == ranked[0][1]:
+            return None
+        return ranked[0][0]

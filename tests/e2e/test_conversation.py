@@ -1,0 +1,193 @@
+"""The first customer flow, end to end: the real bot, polling the emulator over HTTP, a real SQLite file."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.app import Guardbot
+from bot.emulator import BotApiEmulator, Fault
+
+MENU_TITLES = [
+    "Delivery times",
+    "Returns and refunds",
+    "Payment methods",
+    "Where is my order?",
+    "Opening hours",
+    "Your data and privacy",
+]
+
+
+async def test_start_help_and_a_menu_button(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    alice = emulator.user(1001, first_name="Alice", language_code="en")
+    alice.send("/start")
+    greeting = await alice.wait_for_bot_message()
+    assert greeting.text is not None
+    assert greeting.text.startswith("Hello, Alice! I am the assistant of Example Shop.")
+
+    alice.send("/help")
+    menu = await alice.wait_for_bot_message()
+    assert menu.text == "Here is what I can help with. Pick a topic:"
+    assert [row[0] for row in menu.buttons] == MENU_TITLES
+
+    alice.press(menu.message_id, "Returns and refunds")
+    answer = await alice.wait_for_bot_message()
+    assert answer.text is not None
+    assert answer.text.startswith("You can return any item within 30 days of delivery.")
+    assert answer.buttons == [["« Back to the menu"]]
+    await emulator.wait_for(lambda: len(alice.callback_answers) == 1)
+
+    alice.press(answer.message_id, "« Back to the menu")
+    again = await alice.wait_for_bot_message()
+    assert again.text == "Here is what I can help with. Pick a topic:"
+    assert guardbot.gate.refusals == type(guardbot.gate.refusals)()
+
+
+async def test_free_text_is_matched_to_an_approved_answer(
+    emulator: BotApiEmulator, guardbot: Guardbot
+) -> None:
+    bob = emulator.user(1002, first_name="Bob")
+    bob.send("When will my parcel be delivered?")
+    reply = await bob.wait_for_bot_message()
+    assert reply.text is not None
+    assert reply.text.startswith("Orders placed before 14:00")
+    assert reply.buttons == [["« Back to the menu"]]
+
+
+async def test_unmatched_text_falls_back_to_the_menu(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    carol = emulator.user(1003, first_name="Carol")
+    carol.send("blorp zzz")
+    reply = await carol.wait_for_bot_message()
+    assert reply.text == "Sorry, I did not understand that. Here is the menu of topics I can help with:"
+    assert [row[0] for row in reply.buttons] == MENU_TITLES
+
+
+async def test_unknown_and_forged_callbacks_get_a_polite_answer(
+    emulator: BotApiEmulator, guardbot: Guardbot
+) -> None:
+    dan = emulator.user(1004, first_name="Dan")
+    dan.send("/help")
+    menu = await dan.wait_for_bot_message()
+    for data in ("totally-unknown", "faq:no_such_answer", "faq", "x" * 64, "menu:extra:parts"):
+        dan.press_data(menu.message_id, data)
+    await emulator.wait_for(lambda: len(dan.callback_answers) == 5)
+    texts = [a["text"] for a in dan.callback_answers]
+    assert texts == ["This button is no longer valid. Send /help for the current menu."] * 5
+    # The bot is still fine afterwards.
+    dan.send("/start")
+    assert (await dan.wait_for_bot_message()).text.startswith("Hello, Dan!")  # type: ignore[union-attr]
+
+
+async def test_a_non_text_message_is_answered_politely(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    erin = emulator.user(1005, first_name="Erin")
+    update_id = emulator.push_raw_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": 1005, "type": "private", "first_name": "Erin"},
+                "from": {"id": 1005, "is_bot": False, "first_name": "Erin"},
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            }
+        }
+    )
+    assert update_id
+    reply = await erin.wait_for_bot_message()
+    assert (
+        reply.text == "I can only read text messages. Please type your question, or send /help for the menu."
+    )
+
+
+async def test_malformed_and_foreign_updates_do_not_stop_the_bot(
+    emulator: BotApiEmulator, guardbot: Guardbot
+) -> None:
+    emulator.push_raw_update({"message": {"message_id": "not-a-number"}})
+    emulator.push_raw_update({"totally_new_update_type": {"x": 1}})
+    emulator.push_raw_update(
+        {
+            "message": {
+                "message_id": 5,
+                "date": 1_700_000_000,
+                "chat": {"id": -100, "type": "group", "title": "Some group"},
+                "from": {"id": 1006, "is_bot": False, "first_name": "Gus"},
+                "text": "/start",
+            }
+        }
+    )
+    frank = emulator.user(1007, first_name="Frank")
+    frank.send("/start")
+    reply = await frank.wait_for_bot_message()
+    assert reply.text is not None and reply.text.startswith("Hello, Frank!")
+    assert not [c for c in emulator.calls_to("sendMessage") if c.params.get("chat_id") == -100]
+
+
+async def test_huge_message_is_handled(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    gina = emulator.user(1008, first_name="Gina")
+    gina.send("refund " * 600)  # 4200 characters: more than Telegram lets a user send
+    reply = await gina.wait_for_bot_message()
+    assert reply.text is not None and reply.text.startswith("You can return any item")
+
+
+async def test_duplicate_update_is_processed_once(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    hank = emulator.user(1009, first_name="Hank")
+    update = {
+        "update_id": 777_777,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": 1009, "type": "private", "first_name": "Hank"},
+            "from": {"id": 1009, "is_bot": False, "first_name": "Hank"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    emulator.push_raw_update(dict(update))
+    await hank.wait_for_bot_message()
+    emulator.push_raw_update(dict(update, update_id=777_778))  # a marker after the duplicate
+    emulator.push_raw_update(dict(update))
+    hank.send("/help")
+    await hank.wait_for_bot_message(lambda m: m.text is not None and m.text.startswith("Here is"))
+    greetings = [m for m in hank.bot_messages if m.text and m.text.startswith("Hello, Hank")]
+    assert len(greetings) == 2  # 777777 once, 777778 once
+
+
+async def test_flood_control_waits_and_delivers_once(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    ivy = emulator.user(1010, first_name="Ivy")
+    emulator.inject_fault(Fault(method="sendMessage", status=429, retry_after=1, times=1))
+    ivy.send("/start")
+    reply = await ivy.wait_for_bot_message(timeout=10)
+    assert reply.text is not None and reply.text.startswith("Hello, Ivy!")
+    sends = emulator.calls_to("sendMessage")
+    assert [c.status for c in sends] == [429, 200]
+    assert sends[1].at - sends[0].at >= 0.9
+    assert len(ivy.bot_messages) == 1
+
+
+async def test_user_who_blocked_the_bot(
+    emulator: BotApiEmulator, guardbot: Guardbot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    jay = emulator.user(1011, first_name="Jay")
+    emulator.block(1011)
+    jay.send("/start")
+    await emulator.wait_for(lambda: any(c.status == 403 for c in emulator.calls_to("sendMessage")))
+    await emulator.wait_for(lambda: "telegram.blocked" in caplog.text)
+    assert await guardbot.repository.is_blocked(1011)
+    # Still serving others.
+    kim = emulator.user(1012, first_name="Kim")
+    kim.send("/start")
+    assert (await kim.wait_for_bot_message()).text.startswith("Hello, Kim!")  # type: ignore[union-attr]
+    # And Jay is welcome back once they unblock.
+    emulator.unblock(1011)
+    jay.send("/start")
+    assert (await jay.wait_for_bot_message()).text.startswith("Hello, Jay!")  # type: ignore[union-attr]
+    assert not await guardbot.repository.is_blocked(1011)

@@ -1,0 +1,46 @@
+"""Shared test helpers: settings for a throwaway deployment, and the real bot running against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.app import Guardbot, create_guardbot
+from bot.runner import serve
+from config import Settings
+
+TEST_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+ADMIN_ID = 900
+AGENT_ID = 901
+
+
+def make_settings(data_dir: Path, api_base: str | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TEST_TOKEN,
+        "telegram_api_base": api_base,
+        "data_dir": data_dir,
+        "web_port": 0,
+        "admin_ids": (ADMIN_ID,),
+        "agent_ids": (AGENT_ID,),
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, poll_timeout: int = 1) -> AsyncIterator[Guardbot]:
+    """The real Guardbot, in this event loop, serving until the block ends (then a clean shutdown)."""
+    app = await create_guardbot(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, poll_timeout=poll_timeout))
+    try:
+        yield app
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        finally:
+            await app.close()

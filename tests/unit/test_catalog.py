@@ -1,0 +1,142 @@
+"""The content catalog: strict validation at start, and `content check`."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.content import Recipient, RenderLedger, Renderer, load_catalog, parse_catalog
+from bot.errors import CatalogError, RenderError
+from config import DEFAULT_CONTENT_PATH
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    return tomllib.loads(DEFAULT_CONTENT_PATH.read_text())
+
+
+def broken(data: dict[str, Any], change: Any) -> str:
+    doc = copy.deepcopy(data)
+    change(doc)
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(doc)
+    return str(caught.value)
+
+
+def test_default_catalog_is_valid() -> None:
+    catalog = load_catalog(DEFAULT_CONTENT_PATH)
+    assert catalog.default_locale == "en"
+    assert "start.greeting" in catalog.texts
+    assert list(catalog.answers)[:2] == ["delivery", "returns"]
+    assert len(set(catalog.entry_digests().values())) == len(catalog.entry_digests())
+
+
+def test_unknown_text_key(data: dict[str, Any]) -> None:
+    message = broken(data, lambda d: d["texts"].update({"start.greting": {"text": "Hi"}}))
+    assert message.startswith("texts.start.greting: unknown key")
+
+
+def test_missing_text_key(data: dict[str, Any]) -> None:
+    message = broken(data, lambda d: d["texts"].pop("help.menu"))
+    assert message == "texts.help.menu: missing; the bot needs it"
+
+
+def test_undeclared_placeholder(data: dict[str, Any]) -> None:
+    message = broken(data, lambda d: d["texts"]["help.menu"].update(text="Hi {first_name}"))
+    assert "placeholder {first_name} is not declared" in message
+
+
+def test_field_the_bot_does_not_supply(data: dict[str, Any]) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["texts"]["start.greeting"]["fields"] = ["first_name", "phone"]
+
+    assert "'phone' is not a field the bot supplies" in broken(data, change)
+
+
+@pytest.mark.parametrize("template", ["{first_name.__class__}", "{first_name!r}", "{0}", "{x:>9}"])
+def test_only_plain_placeholders(data: dict[str, Any], template: str) -> None:
+    message = broken(data, lambda d: d["texts"]["start.greeting"].update(text=template))
+    assert "start.greeting" in message
+
+
+def test_empty_text_and_empty_title(data: dict[str, Any]) -> None:
+    assert "empty text" in broken(data, lambda d: d["texts"]["help.menu"].update(text="  "))
+    assert "empty text" in broken(data, lambda d: d["answers"]["hours"].update(title=""))
+
+
+def test_unknown_attribute_and_bad_answer_id(data: dict[str, Any]) -> None:
+    assert "unknown key 'txt'" in broken(data, lambda d: d["texts"]["help.menu"].update(txt="x"))
+    assert "ids are" in broken(data, lambda d: d["answers"].update({"Bad-ID": {}}))
+
+
+def test_locale_table_needs_default(data: dict[str, Any]) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["texts"]["help.menu"]["text"] = {"de": "Menü"}
+
+    assert "no text for the default locale 'en'" in broken(data, change)
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="cannot read"):
+        load_catalog(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[catalog\n")
+    with pytest.raises(CatalogError, match="not valid UTF-8 TOML"):
+        load_catalog(bad)
+
+
+def test_rendering_is_per_recipient_and_locale(data: dict[str, Any]) -> None:
+    data["texts"]["help.menu"]["text"] = {"en": "Menu", "de": "Menü"}
+    renderer = Renderer(parse_catalog(data), RenderLedger(SystemClock()))
+    assert renderer.locale_for("de-AT") == "de"
+    assert renderer.locale_for("fr") == "en"
+    assert renderer.locale_for(None) == "en"
+    german = renderer.text("help.menu", Recipient(5, "de"))
+    assert german == "Menü"
+    assert german.origin.locale == "de"
+    assert renderer.text("help.menu", Recipient(5, "fr")) == "Menu"
+    with pytest.raises(RenderError):
+        renderer.text("start.greeting", Recipient(5, "en"))  # first_name not supplied
+    with pytest.raises(RenderError):
+        renderer.text("no.such.key", Recipient(5, "en"))
+
+
+def test_placeholder_values_are_not_interpreted() -> None:
+    renderer = Renderer(load_catalog(DEFAULT_CONTENT_PATH), RenderLedger(SystemClock()))
+    text = renderer.text("start.greeting", Recipient(5, "en"), first_name="{first_name}<b>")
+    assert text.startswith("Hello, {first_name}<b>!")
+
+
+def test_content_check_prints_what_is_served(tmp_path: Path, data: dict[str, Any]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Delivery times" in result.stdout
+    assert "start.greeting" in result.stdout
+    assert result.stdout.strip().endswith("OK: the catalog is valid.")
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEFAULT_CONTENT_PATH.read_text().replace("{first_name}!", "{name}!"))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check", "--path", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "guardbot: CONTENT_PATH: texts.start.greeting.text.en: placeholder {name} is not declared"
+    )

@@ -1,0 +1,98 @@
+"""Storage: migrations are idempotent, upgrade older databases in place, refuse newer ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.errors import SchemaError
+from bot.storage import MIGRATIONS, SqliteRepository, apply_migrations, open_database
+
+
+async def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
+    path = tmp_path / "g.db"
+    conn = await open_database(path, now=1.0)
+    await conn.close()
+    conn = await open_database(path, now=2.0)
+    async with conn.execute("SELECT version, applied_at FROM schema_migrations") as cursor:
+        rows = await cursor.fetchall()
+    async with conn.execute("PRAGMA journal_mode") as cursor:
+        mode = await cursor.fetchone()
+    await conn.close()
+    assert [tuple(r) for r in rows] == [(m.version, 1.0) for m in MIGRATIONS]
+    assert mode is not None and mode[0] == "wal"
+
+
+async def test_database_from_an_older_version_is_upgraded_keeping_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await apply_migrations(conn, 1.0, MIGRATIONS[:1])  # what the first release left behind
+    await conn.execute(
+        "INSERT INTO users (user_id, language_code, first_seen, last_seen) VALUES (7, 'en', 1, 1)"
+    )
+    await conn.close()
+
+    repo = SqliteRepository(await open_database(path, now=5.0))
+    try:
+        assert await repo.grant_role(7, "agent", source="command", actor=1, now=5.0)
+        assert not await repo.is_blocked(7)
+        await repo.mark_blocked(7, 6.0)
+        assert await repo.is_blocked(7)
+    finally:
+        await repo.close()
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    conn = await open_database(path, now=1.0)
+    await conn.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 1)")
+    await conn.close()
+    with pytest.raises(SchemaError, match="schema version 999, newer"):
+        await open_database(path, now=2.0)
+
+
+async def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(SchemaError, match="not a usable SQLite database"):
+        await open_database(path, now=1.0)
+
+
+async def test_failed_migration_leaves_no_trace(tmp_path: Path) -> None:
+    from bot.storage import Migration
+
+    bad = (*MIGRATIONS, Migration(99, "broken", ("CREATE TABLE ok_table (x)", "NOT SQL")))
+    conn = await aiosqlite.connect(tmp_path / "b.db", isolation_level=None)
+    with pytest.raises(aiosqlite.OperationalError):
+        await apply_migrations(conn, 1.0, bad)
+    async with conn.execute("SELECT name FROM sqlite_master WHERE name = 'ok_table'") as cursor:
+        assert await cursor.fetchone() is None
+    async with conn.execute("SELECT max(version) FROM schema_migrations") as cursor:
+        assert await cursor.fetchone() == (MIGRATIONS[-1].version,)
+    await conn.close()
+
+
+async def test_updates_are_claimed_once_and_pruned(tmp_path: Path) -> None:
+    repo = SqliteRepository(await open_database(tmp_path / "u.db", now=1.0))
+    try:
+        assert await repo.claim_update(10, 1.0)
+        assert not await repo.claim_update(10, 2.0)
+        assert await repo.forget_updates_before(1.5) == 1
+        assert await repo.claim_update(10, 3.0)
+    finally:
+        await repo.close()
+
+
+async def test_settings_roles_follow_settings_command_roles_stay(tmp_path: Path) -> None:
+    repo = SqliteRepository(await open_database(tmp_path / "r.db", now=1.0))
+    try:
+        await repo.sync_configured_roles({"admin": [1, 2]}, 1.0)
+        await repo.grant_role(3, "agent", source="command", actor=1, now=1.0)
+        changes = await repo.sync_configured_roles({"admin": [2]}, 2.0)
+        assert changes == [("revoke", 1, "admin")]
+        grants = {(g.user_id, g.role, g.source) for g in await repo.role_grants()}
+        assert grants == {(2, "admin", "settings"), (3, "agent", "command")}
+    finally:
+        await repo.close()
