@@ -77,7 +77,7 @@ async def test_run_serves_and_sigterm_finishes_in_flight_work(
         alice.send("/help")
         await emulator.wait_for(lambda: claimed(data_dir / "guardbot.db") == 2, timeout=10)
         process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:
         if process.returncode is None:
             process.kill()

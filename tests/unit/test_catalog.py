@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.clock import SystemClock
-from bot.content import Recipient, RenderLedger, Renderer, load_catalog, parse_catalog
+from bot.content import Recipient, Renderer, RenderLedger, load_catalog, parse_catalog
 from bot.errors import CatalogError, RenderError
 from config import DEFAULT_CONTENT_PATH
 
