@@ -21,7 +21,7 @@ from bot.delivery import UpdateFeeder
 from bot.errors import CatalogError
 from bot.gate import FloodControl, OutboundGate
 from bot.keys import Keys, load_keys
-from bot.services import RoleBook
+from bot.services import CustomerDirectory, RoleBook
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.telegram.middlewares import register_middlewares
 from bot.telegram.routers import create_routers
@@ -45,6 +45,7 @@ class Guardbot:
     renderer: Renderer
     gate: OutboundGate
     role_book: RoleBook
+    customers: CustomerDirectory
     faq: FaqIndex
     bot: Bot
     dispatcher: Dispatcher
@@ -95,6 +96,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         raise ConfigError("CONTENT_PATH", str(exc)) from None
     repository: Repository = SqliteRepository(await open_database(settings.database_path, clock.now()))
     try:
+        customers = CustomerDirectory(repository, clock)
         role_book = RoleBook(repository, clock)
         await role_book.load(settings.role_ids())
         ledger = RenderLedger(clock)
@@ -114,11 +116,13 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         clock=clock,
         renderer=renderer,
         role_book=role_book,
+        customers=customers,
         faq=faq,
     )
     register_middlewares(
         dispatcher,
         repository=repository,
+        customers=customers,
         role_book=role_book,
         renderer=renderer,
         ledger=ledger,
@@ -143,6 +147,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         renderer=renderer,
         gate=gate,
         role_book=role_book,
+        customers=customers,
         faq=faq,
         bot=bot,
         dispatcher=dispatcher,

@@ -24,12 +24,15 @@ def _token_matches(word: str, keyword: str) -> bool:
     return word == keyword or (len(keyword) >= MIN_STEM and word.startswith(keyword))
 
 
-def _phrase_in(words: Sequence[str], phrase: Sequence[str]) -> bool:
-    span = len(phrase)
-    return any(
-        all(_token_matches(words[i + j], phrase[j]) for j in range(span))
-        for i in range(len(words) - span + 1)
-    )
+def _stems(word: str) -> list[str]:
+    """Every keyword token that could match `word`: itself, or a prefix of at least MIN_STEM letters."""
+    return [word, *(word[:end] for end in range(MIN_STEM, len(word)))]
+
+
+def _phrase_at(words: Sequence[str], position: int, phrase: Sequence[str]) -> bool:
+    if position + len(phrase) > len(words):
+        return False
+    return all(_token_matches(words[position + j], token) for j, token in enumerate(phrase))
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class _Phrase:
 
 
 class FaqIndex:
-    """Keyword index over the approved answers, per locale."""
+    """Keyword index over the approved answers, per locale, keyed by each phrase's first token."""
 
     def __init__(
         self,
@@ -51,32 +54,35 @@ class FaqIndex:
         """`keywords` maps answer id → locale → keyword phrases."""
         self._default_locale = default_locale
         self._threshold = threshold
-        self._phrases: dict[str, list[_Phrase]] = {}
+        self._by_first_token: dict[str, dict[str, list[_Phrase]]] = {}
         by_locale: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for answer_id, per_locale in keywords.items():
             for locale, phrases in per_locale.items():
-                for phrase in phrases:
-                    words = tuple(tokenize(phrase))
+                for text in phrases:
+                    words = tuple(tokenize(text))
                     if words:
                         by_locale.setdefault(locale, []).append((answer_id, words))
         for locale, entries in by_locale.items():
             # A phrase several answers share says little; a longer phrase says more.
             spread = Counter(words for _answer, words in set(entries))
-            self._phrases[locale] = [
-                _Phrase(answer_id, words, len(words) / spread[words])
-                for answer_id, words in dict.fromkeys(entries)
-            ]
+            index: dict[str, list[_Phrase]] = {}
+            for answer_id, words in dict.fromkeys(entries):
+                index.setdefault(words[0], []).append(_Phrase(answer_id, words, len(words) / spread[words]))
+            self._by_first_token[locale] = index
 
     def match(self, text: str, locale: str) -> str | None:
         """The id of the one answer that clearly fits `text`, or None (show the menu)."""
         words = tokenize(text)
-        if not words:
-            return None
         scores: dict[str, float] = defaultdict(float)
         for loc in dict.fromkeys((locale, self._default_locale)):
-            for phrase in self._phrases.get(loc, ()):
-                if _phrase_in(words, phrase.words):
-                    scores[phrase.answer_id] += phrase.weight
+            index = self._by_first_token.get(loc, {})
+            found: set[_Phrase] = set()
+            for position, word in enumerate(words):
+                for stem in _stems(word):
+                    for phrase in index.get(stem, ()):
+                        if phrase not in found and _phrase_at(words, position, phrase.words):
+                            found.add(phrase)
+                            scores[phrase.answer_id] += phrase.weight
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:2]
         if not ranked or ranked[0][1] < self._threshold:
             return None

@@ -6,7 +6,7 @@ from aiogram import Dispatcher
 
 from bot.clock import Clock
 from bot.content import Renderer, RenderLedger
-from bot.services import RoleBook
+from bot.services import CustomerDirectory, RoleBook
 from bot.storage import Repository
 from bot.telegram.middlewares.claim import ClaimUpdate
 from bot.telegram.middlewares.identity import Identify
@@ -16,6 +16,7 @@ def register_middlewares(
     dp: Dispatcher,
     *,
     repository: Repository,
+    customers: CustomerDirectory,
     role_book: RoleBook,
     renderer: Renderer,
     ledger: RenderLedger,
@@ -31,4 +32,4 @@ def register_middlewares(
     (aiogram's own ErrorsMiddleware wraps all of these, so their failures reach the error handler.)
     """
     dp.update.outer_middleware(ClaimUpdate(repository, clock))
-    dp.update.outer_middleware(Identify(repository, role_book, renderer, ledger, clock))
+    dp.update.outer_middleware(Identify(customers, role_book, renderer, ledger))

@@ -13,10 +13,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from bot.clock import Clock
 from bot.content import Renderer, RenderLedger
-from bot.services import RoleBook
-from bot.storage import Repository
+from bot.services import CustomerDirectory, RoleBook
 
 log = logging.getLogger("guardbot.updates")
 
@@ -24,17 +22,15 @@ log = logging.getLogger("guardbot.updates")
 class Identify(BaseMiddleware):
     def __init__(
         self,
-        repository: Repository,
+        customers: CustomerDirectory,
         role_book: RoleBook,
         renderer: Renderer,
         ledger: RenderLedger,
-        clock: Clock,
     ) -> None:
-        self._repository = repository
+        self._customers = customers
         self._role_book = role_book
         self._renderer = renderer
         self._ledger = ledger
-        self._clock = clock
 
     async def __call__(
         self,
@@ -51,7 +47,7 @@ class Identify(BaseMiddleware):
                 extra={"update_id": event.update_id, "reason": "not a private chat with a person"},
             )
             return None
-        await self._repository.touch_user(user.id, user.language_code, self._clock.now())
+        await self._customers.seen(user.id, user.language_code)
         if event.callback_query is not None:
             self._ledger.note_callback(event.callback_query.id, user.id)
         data["roles"] = self._role_book.roles_of(user.id)

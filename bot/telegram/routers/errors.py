@@ -8,10 +8,9 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
 
-from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.errors import GateRefused
-from bot.storage import Repository
+from bot.services import CustomerDirectory
 
 log = logging.getLogger("guardbot.errors")
 
@@ -19,8 +18,7 @@ log = logging.getLogger("guardbot.errors")
 async def handle_error(
     event: ErrorEvent,
     bot: Bot,
-    repository: Repository,
-    clock: Clock,
+    customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient | None = None,
 ) -> bool:
@@ -29,7 +27,7 @@ async def handle_error(
     if isinstance(exc, TelegramForbiddenError):
         # The person blocked the bot: nothing to say to them, and nothing more to send until they return.
         if recipient is not None and isinstance(recipient.chat_id, int):
-            await repository.mark_blocked(recipient.chat_id, clock.now())
+            await customers.blocked(recipient.chat_id)
         log.info(
             "telegram.blocked",
             extra={"update_id": update_id, "chat_id": recipient and recipient.chat_id},
