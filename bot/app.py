@@ -52,7 +52,7 @@ class Guardbot:
     feeder: UpdateFeeder = field(init=False)
 
     def __post_init__(self) -> None:
-        self.feeder = UpdateFeeder(self.dispatcher, self.bot)
+        self.feeder = UpdateFeeder(self.dispatcher, self.bot, self.repository, self.clock)
 
     async def publish_commands(self) -> None:
         """Show the customer commands in Telegram's menu, in every catalog locale."""
@@ -89,6 +89,8 @@ def create_bot(settings: Settings, gate: OutboundGate, clock: Clock) -> Bot:
 async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Guardbot:
     """Build and start-check everything: keys, catalog, database (migrated), roles from settings."""
     clock = clock or SystemClock()
+    if settings.bot_token is None:  # before creating any file: a typo should leave no trace
+        raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
     keys = load_keys(settings)
     try:
         catalog = load_catalog(settings.content_path)
@@ -112,7 +114,6 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         await repository.close()
         raise
     dispatcher = Dispatcher(
-        repository=repository,
         clock=clock,
         renderer=renderer,
         role_book=role_book,
@@ -120,13 +121,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         faq=faq,
     )
     register_middlewares(
-        dispatcher,
-        repository=repository,
-        customers=customers,
-        role_book=role_book,
-        renderer=renderer,
-        ledger=ledger,
-        clock=clock,
+        dispatcher, customers=customers, role_book=role_book, renderer=renderer, ledger=ledger
     )
     dispatcher.include_routers(*create_routers())
     log.info(

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import CatalogError, SchemaError
+from bot.errors import CatalogError, GuardbotError, SchemaError
 from config import ConfigError, load_settings
 
 EXIT_CONFIG = 2
@@ -89,5 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SchemaError) as exc:
         print(f"guardbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except GuardbotError as exc:
+        print(f"guardbot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

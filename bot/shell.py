@@ -216,10 +216,9 @@ async def _shell(base: Settings, data_dir: Path, out: TextIO) -> None:
 
 
 def run_shell(data_dir: Path | None) -> int:
-    """State goes to `--data-dir`, else to a configured DATA_DIR, else to a temporary directory."""
+    """State goes to `--data-dir`, else to a temporary directory — never to the configured DATA_DIR, whose
+    real database must not collect the shell's personas and role grants."""
     base = load_settings()
-    if data_dir is None and "data_dir" in base.model_fields_set:
-        data_dir = base.data_dir
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guardbot-")))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiogram import Bot
 from aiohttp import web
 
 from bot.delivery import UpdateFeeder, parse_update
@@ -18,41 +18,47 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1 << 20
 
 
-class GuardedWebhookHandler(SimpleRequestHandler):
-    """aiogram's webhook handler (its constant-time secret check), made safe for Guardbot's delivery.
+class WebhookEndpoint:
+    """Receives Telegram's webhook deliveries.
 
-    Changes from the stock handler: a refused request is logged; a body that is not a valid update gets a
-    400 instead of an exception; and accepted updates go to the tracked `UpdateFeeder`, so shutdown waits
-    for them and duplicates are claimed once like polled ones.
+    Not aiogram's `SimpleRequestHandler`, on purpose: it answers 200 before the update is recorded (a crash
+    then loses it, as Telegram will not redeliver), and its `compare_digest` on `str` raises on a non-ASCII
+    header (a 500 instead of a 401). Here the secret is compared as bytes in constant time, and the answer
+    waits until the update is accepted (claimed): 200 then, 500 if it could not be recorded so that Telegram
+    delivers it again. A body that is not an update is logged and answered 200: Telegram would otherwise
+    retry it forever and hold up the queue behind it.
     """
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret: str, feeder: UpdateFeeder) -> None:
-        super().__init__(dispatcher, bot, handle_in_background=True, secret_token=secret)
+    def __init__(self, bot: Bot, feeder: UpdateFeeder, secret: str) -> None:
+        self._bot = bot
         self._feeder = feeder
+        self._secret = secret.encode()
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not self.verify_secret(request.headers.get(SECRET_HEADER, ""), self.bot):
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self._secret):
             log.warning("webhook.unauthorized", extra={"remote": request.remote})
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         try:
             payload = await request.json()
         except ValueError:
             payload = None
-        update = parse_update(self.bot, payload) if isinstance(payload, dict) else None
+        update = parse_update(self._bot, payload)
         if update is None:
-            log.warning("webhook.malformed", extra={"remote": request.remote})
-            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
-        await self._feeder.feed(update)
+            return web.json_response({"ok": False, "error": "not a Telegram update; skipped"})
+        try:
+            await self._feeder.accept(update)
+        except Exception as exc:
+            log.error("webhook.accept_failed", exc_info=exc, extra={"update_id": update.update_id})
+            return web.json_response({"ok": False, "error": "not recorded; retry"}, status=500)
         return web.json_response({"ok": True})
-
-    __call__ = handle
 
 
 def create_web_app(
     health: Callable[[], Awaitable[dict[str, Any]]],
-    webhook: tuple[str, GuardedWebhookHandler] | None = None,
+    webhook: tuple[str, WebhookEndpoint] | None = None,
 ) -> web.Application:
-    """`health` reports readiness; `webhook` is (path, handler) in webhook mode."""
+    """`health` reports readiness (raising = failing); `webhook` is (path, endpoint) in webhook mode."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -65,6 +71,6 @@ def create_web_app(
 
     app.router.add_get("/healthz", healthz)
     if webhook is not None:
-        path, handler = webhook
-        app.router.add_post(path, handler.handle)
+        path, endpoint = webhook
+        app.router.add_post(path, endpoint.handle)
     return app

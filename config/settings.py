@@ -2,15 +2,29 @@
 
 Every variable is documented in `.env.example`. A bad value must stop the program with one line that names
 the variable and says what is wrong, never echoing the value: a token or a secret pasted into the wrong
-variable must not end up in a terminal scrollback or a log collector.
+variable must not end up in a terminal scrollback or a log collector. Validators therefore raise only
+messages of their own, and anything that could quote the input (`urlsplit`'s port errors, `int()`) is
+caught and replaced.
+
+URL rules (all URL settings): an absolute http(s) URL of printable ASCII, a valid host (an IP address in
+standard form or a DNS name), no `user:password@`, no query string and no fragment.
+
+- `TELEGRAM_API_BASE`: https anywhere; plain http only when the host is loopback (`localhost`, 127.0.0.0/8,
+  ::1), a private or link-local IP address, or a single-label host name such as a docker-compose service
+  (`http://telegram-bot-api:8081`). The bot token travels in the URL path, so it must not cross a public
+  network in cleartext.
+- `PUBLIC_BASE_URL`, `WEBHOOK_URL`: https; plain http only for `localhost`, `127.0.0.1` and `::1`.
+  `WEBHOOK_URL` must have a path below the root (the same web server serves `/healthz` and the forms).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,8 +34,21 @@ DEFAULT_CONTENT_PATH = Path(__file__).parent / "content" / "default.toml"
 _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 _WEBHOOK_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Telegram user ids are positive and below 2**52 (they fit a double); 16 digits bound the parse.
+_ID_SHAPE = re.compile(r"[0-9]{1,16}")
+MAX_TELEGRAM_ID = 2**52
+_ID_PROBLEM = "must be a comma-separated list of numeric Telegram user ids (whole numbers from 1 to 2^52-1)"
+# RFC 1123 host name label; URL hosts may also use `_` (docker-compose service names).
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_URL_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+# RFC 3986 path characters (pchar and "/"): no spaces, braces, backslashes or non-ASCII.
+_URL_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+_WEBHOOK_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
+_RESERVED_WEB_PATHS = ("/healthz", "/forms")
+_UNIQUE_LOCAL_V6 = ipaddress.IPv6Network("fc00::/7")
 
 IdList = Annotated[tuple[int, ...], NoDecode]
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class ConfigError(Exception):
@@ -33,12 +60,72 @@ class ConfigError(Exception):
         self.problem = problem
 
 
-def _check_url(value: str, *, variable: str, allow_plain_http_locally: bool) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an absolute http(s) URL (see {variable} in .env.example)")
-    if parts.scheme == "http" and not (allow_plain_http_locally and parts.hostname in _LOCAL_HOSTS):
-        raise ValueError("must use https (plain http is allowed only for localhost)")
+def _ip_address(host: str) -> IpAddress | None:
+    """`host` as an IP address, or None for a name; numeric shorthands (`127.1`, `0x7f000001`) are refused."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return None
+    # The resolver would read it as an IPv4 address that `ipaddress` does not: ambiguous, so refuse it.
+    raise ValueError("IP addresses must be written in standard dotted form, such as 10.0.0.5")
+
+
+def _is_host_name(host: str, label: re.Pattern[str]) -> bool:
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    # An all-numeric last label is not a name (RFC 3696 §2) and would be read as an address.
+    return all(label.fullmatch(part) for part in labels) and not labels[-1].isdigit()
+
+
+def _is_private_address(address: IpAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return _is_private_address(address.ipv4_mapped)
+        # Not `is_private`: for IPv6 it also covers ranges that tunnel to public hosts (Teredo, 2001::/23).
+        return address.is_loopback or address.is_link_local or address in _UNIQUE_LOCAL_V6
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def _split_url(value: str, example: str) -> tuple[SplitResult, str]:
+    """Split an absolute http(s) URL and return it with its host; every message is safe to print."""
+    if not value.isascii() or not value.isprintable() or " " in value or "\\" in value:
+        raise ValueError(f"must be a URL without spaces, backslashes or non-ASCII characters, e.g. {example}")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise ValueError(
+            f"must be an absolute http(s) URL with a valid host and port, e.g. {example}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"must be an absolute http(s) URL, e.g. {example}")
+    if "@" in parts.netloc:
+        raise ValueError("must not contain a user name or password (user:password@)")
+    if "?" in value or "#" in value:
+        raise ValueError("must not contain a query string (?…) or a fragment (#…)")
+    if port == 0:
+        raise ValueError("port must be between 1 and 65535")
+    if _ip_address(host) is None and not _is_host_name(host, _URL_LABEL):
+        raise ValueError(f"has an invalid host name, e.g. {example}")
+    if not _URL_PATH.fullmatch(parts.path):
+        raise ValueError("has characters a URL path may not contain")
+    return parts, host
+
+
+def _check_url(value: str, *, variable: str, example: str) -> str:
+    """A URL Telegram or a customer's browser reaches: https, plain http only for the local machine."""
+    parts, host = _split_url(value, example)
+    if parts.scheme == "http" and host not in _LOCAL_HOSTS:
+        raise ValueError(
+            f"must use https (plain http is allowed only for localhost; see {variable} in .env.example)"
+        )
     return value.rstrip("/")
 
 
@@ -79,23 +166,37 @@ class Settings(BaseSettings):
     def _api_base(cls, value: str | None) -> str | None:
         if not value:
             return None
-        # A self-hosted Bot API server or the emulator often runs on a private network over plain http.
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL such as http://127.0.0.1:8081")
+        parts, host = _split_url(value, "http://127.0.0.1:8081")
+        if parts.scheme == "http":
+            address = _ip_address(host)
+            # A single-label name (no dot) cannot be a public DNS name: localhost or a compose service.
+            local = "." not in host if address is None else _is_private_address(address)
+            if not local:
+                raise ValueError(
+                    "must use https; plain http only for localhost, a private IP address or a single-label"
+                    " host such as a docker-compose service (the bot token travels in the URL)"
+                )
         return value.rstrip("/")
 
     @field_validator("public_base_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
-        return _check_url(value, variable="PUBLIC_BASE_URL", allow_plain_http_locally=True)
+        return _check_url(value, variable="PUBLIC_BASE_URL", example="https://forms.example.com")
 
     @field_validator("webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         if not value:
             return None
-        return _check_url(value, variable="WEBHOOK_URL", allow_plain_http_locally=True)
+        url = _check_url(value, variable="WEBHOOK_URL", example="https://bot.example.com/telegram/webhook")
+        path = urlsplit(url).path
+        if not path:
+            raise ValueError("needs a path below the root, e.g. https://bot.example.com/telegram/webhook")
+        if not _WEBHOOK_PATH.fullmatch(path):
+            raise ValueError("path may contain only letters, digits, '/', '.', '_', '~' and '-'")
+        if any(path == reserved or path.startswith(reserved + "/") for reserved in _RESERVED_WEB_PATHS):
+            raise ValueError("path is taken by the built-in web server (/healthz, /forms); choose another")
+        return url
 
     @field_validator("webhook_secret")
     @classmethod
@@ -113,6 +214,22 @@ class Settings(BaseSettings):
             return None
         if not value.startswith("sqlite:///") or len(value) == len("sqlite:///"):
             raise ValueError("only sqlite:///PATH is supported in this version")
+        path = value.removeprefix("sqlite:///")
+        if "?" in value or "#" in value:
+            raise ValueError("must be a plain sqlite:///PATH, without ?options or #fragments")
+        if path == ":memory:" or path.startswith("file:"):
+            raise ValueError(
+                "must name a database file; an in-memory database would lose dedup and audit state"
+            )
+        if path.endswith("/") or not path.isprintable():
+            raise ValueError("must name a database file, e.g. sqlite:///data/guardbot.db")
+        return value
+
+    @field_validator("web_host")
+    @classmethod
+    def _web_host(cls, value: str) -> str:
+        if _ip_address(value) is None and not _is_host_name(value, _LABEL):
+            raise ValueError("must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name")
         return value
 
     @field_validator("admin_ids", "agent_ids", "marketing_ids", "compliance_ids", mode="before")
@@ -124,10 +241,17 @@ class Settings(BaseSettings):
         for part in (p.strip() for p in value.split(",")):
             if not part:
                 continue
-            if not part.isdigit() or int(part) == 0:
-                raise ValueError("must be a comma-separated list of numeric Telegram user ids")
+            if not _ID_SHAPE.fullmatch(part):
+                raise ValueError(_ID_PROBLEM)
             ids.append(int(part))
         return tuple(ids)
+
+    @field_validator("admin_ids", "agent_ids", "marketing_ids", "compliance_ids")
+    @classmethod
+    def _id_range(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 < user_id < MAX_TELEGRAM_ID for user_id in value):
+            raise ValueError(_ID_PROBLEM)
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
@@ -169,4 +293,4 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         message = str(first["msg"]).removeprefix("Value error, ")
         if not first["loc"] and message.split(" ", 1)[0].isupper():
             variable, _, message = message.partition(" ")
-        raise ConfigError(variable, message) from None
+        raise ConfigError(variable, " ".join(message.split())) from None

@@ -24,9 +24,13 @@ def _token_matches(word: str, keyword: str) -> bool:
     return word == keyword or (len(keyword) >= MIN_STEM and word.startswith(keyword))
 
 
-def _stems(word: str) -> list[str]:
-    """Every keyword token that could match `word`: itself, or a prefix of at least MIN_STEM letters."""
-    return [word, *(word[:end] for end in range(MIN_STEM, len(word)))]
+def _stems(word: str, longest: int) -> list[str]:
+    """Every keyword token that could match `word`: itself, or a prefix of at least MIN_STEM letters
+    (none longer than the longest keyword token, so a 4,000-letter "word" costs no more than a short one)."""
+    stems = [word[:end] for end in range(MIN_STEM, min(len(word), longest + 1))]
+    if len(word) <= longest:
+        stems.append(word)
+    return stems
 
 
 def _phrase_at(words: Sequence[str], position: int, phrase: Sequence[str]) -> bool:
@@ -55,6 +59,7 @@ class FaqIndex:
         self._default_locale = default_locale
         self._threshold = threshold
         self._by_first_token: dict[str, dict[str, list[_Phrase]]] = {}
+        self._longest = 0
         by_locale: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for answer_id, per_locale in keywords.items():
             for locale, phrases in per_locale.items():
@@ -62,6 +67,7 @@ class FaqIndex:
                     words = tuple(tokenize(text))
                     if words:
                         by_locale.setdefault(locale, []).append((answer_id, words))
+                        self._longest = max(self._longest, *(len(w) for w in words))
         for locale, entries in by_locale.items():
             # A phrase several answers share says little; a longer phrase says more.
             spread = Counter(words for _answer, words in set(entries))
@@ -78,7 +84,7 @@ class FaqIndex:
             index = self._by_first_token.get(loc, {})
             found: set[_Phrase] = set()
             for position, word in enumerate(words):
-                for stem in _stems(word):
+                for stem in _stems(word, self._longest):
                     for phrase in index.get(stem, ()):
                         if phrase not in found and _phrase_at(words, position, phrase.words):
                             found.add(phrase)

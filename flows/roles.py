@@ -6,9 +6,14 @@ role, but four-eyes rules elsewhere still apply to admins (an author never appro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+_TELEGRAM_ID = re.compile(r"[0-9]{1,16}")  # ASCII digits only: str.isdigit() also accepts "²"
+MAX_TELEGRAM_ID = 2**52
+"""Telegram user ids fit in 52 bits."""
 
 
 class Role(StrEnum):
@@ -39,7 +44,9 @@ def parse_role_change(arguments: str) -> RoleChange | None:
     if len(parts) != 3:
         return None
     action, user, role = parts[0].lower(), parts[1], parts[2].lower()
-    if action not in ("grant", "revoke") or not user.isdigit() or int(user) == 0:
+    if action not in ("grant", "revoke") or not _TELEGRAM_ID.fullmatch(user):
+        return None
+    if not 0 < int(user) < MAX_TELEGRAM_ID:
         return None
     if role not in Role.__members__.values():
         return None

@@ -11,6 +11,13 @@ from config import Settings
 from tests.helpers import TEST_TOKEN, make_settings, running_bot
 
 
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests must not see the developer's settings (a DATA_DIR or WEBHOOK_URL in the shell, say)."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 async def emulator() -> AsyncIterator[BotApiEmulator]:
     emu = BotApiEmulator(token=TEST_TOKEN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,12 @@ from config import Settings
 TEST_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN_ID = 900
 AGENT_ID = 901
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def make_settings(data_dir: Path, api_base: str | None = None, **overrides: Any) -> Settings:

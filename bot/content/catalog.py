@@ -15,10 +15,11 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bot.content.contract import SYSTEM_TEXTS
+from bot.content.contract import SHORT_TEXTS, SYSTEM_TEXTS
 from bot.errors import CatalogError
 
 MAX_TEXT = 4096
@@ -61,9 +62,10 @@ class Catalog:
     answers: Mapping[str, Answer]
     digest: str
 
-    @property
+    @cached_property
     def locales(self) -> frozenset[str]:
         found = {loc for entry in self.texts.values() for loc in entry.templates}
+        found.update(loc for answer in self.answers.values() for loc in answer.texts)
         return frozenset(found | {self.default_locale})
 
     def entry_digests(self) -> dict[str, str]:
@@ -139,7 +141,7 @@ def _load_text(key: str, raw: Any, default_locale: str) -> TextEntry:
         if field not in supplied:
             raise CatalogError(f"{where}.fields: '{field}' is not a field the bot supplies here")
     templates = _localized(raw.get("text"), default_locale, f"{where}.text", str)
-    limit = MAX_BUTTON_LABEL if key.startswith(("button.", "command.")) else MAX_TEXT
+    limit = SHORT_TEXTS.get(key, MAX_BUTTON_LABEL if key.startswith(("button.", "command.")) else MAX_TEXT)
     for locale, template in templates.items():
         _check_text(template, f"{where}.text.{locale}", limit)
         for name in placeholders(template, f"{where}.text.{locale}"):
@@ -162,8 +164,11 @@ def _load_answer(answer_id: str, raw: Any, default_locale: str) -> Answer:
         _check_text(title, f"{where}.title.{locale}", MAX_BUTTON_LABEL)
     for locale, text in texts.items():
         _check_text(text, f"{where}.text.{locale}")
-        if placeholders(text, f"{where}.text.{locale}"):
-            raise CatalogError(f"{where}.text.{locale}: answers take no placeholders")
+    for part, table in (("title", titles), ("text", texts)):
+        for locale, value in table.items():
+            if placeholders(value, f"{where}.{part}.{locale}"):
+                raise CatalogError(f"{where}.{part}.{locale}: answers take no placeholders")
+            table[locale] = value.replace("{{", "{").replace("}}", "}")  # as in system texts
     for locale, words in keywords.items():
         if not words or not all(isinstance(w, str) and w.strip() for w in words):
             raise CatalogError(f"{where}.keywords.{locale}: expected a non-empty list of words")

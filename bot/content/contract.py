@@ -1,29 +1,54 @@
-"""The system texts the code renders, and the fields the code supplies to each.
+"""The system texts the code renders, the fields the code supplies to each, and what each field may hold.
 
-The catalog must provide exactly these keys; an entry may use only the fields listed here. This is what
-lets `content check` fail at deploy time instead of a handler failing in front of a customer.
+The catalog must provide exactly these keys, and an entry may use only the fields listed here. Fields are
+typed: a placeholder is a way to put the *recipient's own* data or a code value into an approved text, never
+a way to smuggle free text past the gate. So a field holds a person's name, a number, a code word, or lines
+that were themselves rendered from the catalog — and the renderer checks it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import Enum
 
-SYSTEM_TEXTS: Mapping[str, frozenset[str]] = {
-    "start.greeting": frozenset({"first_name"}),
-    "help.menu": frozenset(),
-    "faq.fallback": frozenset(),
-    "button.back_to_menu": frozenset(),
-    "callback.expired": frozenset(),
-    "message.unsupported": frozenset(),
-    "error.generic": frozenset(),
-    "staff.refused": frozenset(),
-    "roles.list": frozenset({"grants"}),
-    "roles.list_empty": frozenset(),
-    "roles.usage": frozenset({"roles"}),
-    "roles.granted": frozenset({"user_id", "role"}),
-    "roles.revoked": frozenset({"user_id", "role"}),
-    "roles.unchanged": frozenset({"user_id", "role"}),
-    "roles.self_revoke": frozenset(),
-    "command.start": frozenset(),
-    "command.help": frozenset(),
+
+class Field(Enum):
+    NAME = "name"
+    """A person's own display name (their Telegram first name): one line, at most 64 characters."""
+    NUMBER = "number"
+    """An integer: a Telegram id, a count."""
+    WORD = "word"
+    """A code identifier such as a role name: lower-case letters, digits and _."""
+    WORDS = "words"
+    """A list of WORDs, shown comma-separated."""
+    LINES = "lines"
+    """Fragments rendered from the catalog (`Renderer.fragment`), shown one per line."""
+
+
+SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
+    "start.greeting": {"first_name": Field.NAME},
+    "help.menu": {},
+    "faq.fallback": {},
+    "button.back_to_menu": {},
+    "callback.expired": {},
+    "message.unsupported": {},
+    "error.generic": {},
+    "staff.refused": {},
+    "roles.list": {"grants": Field.LINES},
+    "roles.list_row": {"user_id": Field.NUMBER, "role": Field.WORD, "source": Field.WORD},
+    "roles.list_more": {"count": Field.NUMBER},
+    "roles.list_empty": {},
+    "roles.usage": {"roles": Field.WORDS},
+    "roles.granted": {"user_id": Field.NUMBER, "role": Field.WORD},
+    "roles.revoked": {"user_id": Field.NUMBER, "role": Field.WORD},
+    "roles.unchanged": {"user_id": Field.NUMBER, "role": Field.WORD},
+    "roles.self_revoke": {},
+    "command.start": {},
+    "command.help": {},
 }
+
+SHORT_TEXTS: Mapping[str, int] = {
+    "callback.expired": 200,
+}
+"""Texts shown where Telegram allows less than a message's 4096 characters (a callback answer: 200).
+Keys starting with `button.` or `command.` are labels, limited to 64."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.content.catalog import MAX_TEXT, Catalog
-from bot.content.contract import SYSTEM_TEXTS
+from bot.content.contract import SYSTEM_TEXTS, Field
 from bot.content.ledger import Audience, Origin, RenderLedger
 from bot.errors import RenderError
+
+MAX_NAME = 64
+_WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 @dataclass(frozen=True)
@@ -19,10 +25,8 @@ class Recipient:
 
 
 class Rendered(str):
-    """Text rendered from the catalog. Handlers pass it to aiogram like any string.
-
-    The `origin` is informative (what was rendered); the gate does not trust it, it checks the ledger.
-    """
+    """Text rendered from the catalog and issued to the gate's ledger. Handlers pass it to aiogram like
+    any string; the `origin` is informative, the gate checks the ledger, not this object."""
 
     origin: Origin
 
@@ -32,64 +36,97 @@ class Rendered(str):
         return obj
 
 
+class Fragment(Rendered):
+    """A catalog text rendered to become part of another (a `Field.LINES` value); never sent alone, so
+    it is not issued to the ledger."""
+
+
+def _is_word(value: object) -> bool:
+    return isinstance(value, str) and _WORD.match(value) is not None
+
+
+def _field_value(key: str, name: str, kind: Field, value: object) -> str:
+    """Check one placeholder value against its declared kind and turn it into text."""
+    if kind is Field.NAME and isinstance(value, str):
+        return _CONTROL.sub(" ", value).strip()[:MAX_NAME]
+    if kind is Field.NUMBER and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if kind is Field.WORD and _is_word(value):
+        return str(value)
+    items = value if isinstance(value, Sequence) and not isinstance(value, str) else None
+    if kind is Field.WORDS and items is not None and all(_is_word(word) for word in items):
+        return ", ".join(items)
+    if kind is Field.LINES and items is not None and all(isinstance(line, Fragment) for line in items):
+        return "\n".join(items)
+    raise RenderError(f"{key}: field {name} must be a {kind.value}, got {type(value).__name__}")
+
+
 class Renderer:
     """Renders catalog entries and issues each rendering to the gate's ledger for its recipient."""
 
     def __init__(self, catalog: Catalog, ledger: RenderLedger) -> None:
         self.catalog = catalog
         self._ledger = ledger
+        self._locales = {locale.lower(): locale for locale in catalog.locales}
 
     def locale_for(self, language_code: str | None) -> str:
-        """The catalog locale closest to a Telegram `language_code` (e.g. `de-AT` → `de`)."""
-        locales = self.catalog.locales
+        """The catalog locale closest to a Telegram `language_code` (`de-AT` → `de`, `pt-br` → `pt-BR`)."""
         if language_code:
-            code = language_code.strip()
-            if code in locales:
-                return code
-            primary = code.split("-", 1)[0].lower()
-            if primary in locales:
-                return primary
+            code = language_code.strip().lower()
+            found = self._locales.get(code) or self._locales.get(code.split("-", 1)[0])
+            if found:
+                return found
         return self.catalog.default_locale
 
     def recipient(self, chat_id: Audience, language_code: str | None) -> Recipient:
         return Recipient(chat_id, self.locale_for(language_code))
 
-    def _pick(self, variants: dict[str, str] | object, locale: str) -> tuple[str, str]:
-        assert isinstance(variants, dict)
+    def _pick(self, variants: Mapping[str, str], locale: str) -> tuple[str, str]:
         if locale in variants:
             return locale, variants[locale]
-        default = self.catalog.default_locale
-        return default, variants[default]
+        return self.catalog.default_locale, variants[self.catalog.default_locale]
 
-    def _issue(self, to: Recipient, text: str, key: str, digest: str, locale: str) -> Rendered:
+    def _issue(self, to: Recipient, text: str, origin: Origin) -> Rendered:
         if len(text) > MAX_TEXT:
-            raise RenderError(f"{key}: rendered text exceeds {MAX_TEXT} characters")
-        origin = Origin(key, digest, locale, self.catalog.version)
+            raise RenderError(f"{origin.key}: rendered text exceeds {MAX_TEXT} characters")
         self._ledger.issue(to.chat_id, text, origin)
         return Rendered(text, origin)
 
+    def _system_text(self, key: str, to: Recipient, fields: Mapping[str, object]) -> tuple[str, Origin]:
+        entry = self.catalog.texts.get(key)
+        contract = SYSTEM_TEXTS.get(key)
+        if entry is None or contract is None:
+            raise RenderError(f"{key}: no such text in the catalog")
+        if set(fields) != set(contract):
+            raise RenderError(f"{key}: expected fields {sorted(contract)}, got {sorted(fields)}")
+        values = {name: _field_value(key, name, contract[name], value) for name, value in fields.items()}
+        locale, template = self._pick(entry.templates, to.locale)
+        origin = Origin(f"text:{key}", entry.digest, locale, self.catalog.version)
+        return template.format_map(values), origin
+
     def text(self, key: str, to: Recipient, **fields: object) -> Rendered:
         """Render system text `key`; the code must supply exactly the fields of its contract."""
-        entry = self.catalog.texts.get(key)
-        if entry is None:
-            raise RenderError(f"{key}: no such text in the catalog")
-        expected = SYSTEM_TEXTS[key]
-        if set(fields) != expected:
-            raise RenderError(f"{key}: expected fields {sorted(expected)}, got {sorted(fields)}")
-        locale, template = self._pick(dict(entry.templates), to.locale)
-        text = template.format_map({name: str(value) for name, value in fields.items()})
-        return self._issue(to, text, f"text:{key}", entry.digest, locale)
+        text, origin = self._system_text(key, to, fields)
+        return self._issue(to, text, origin)
+
+    def fragment(self, key: str, to: Recipient, **fields: object) -> Fragment:
+        """Render system text `key` as part of another text (a `Field.LINES` value)."""
+        text, origin = self._system_text(key, to, fields)
+        return Fragment(text, origin)
 
     def answer(self, answer_id: str, to: Recipient) -> Rendered:
         answer = self.catalog.answers.get(answer_id)
         if answer is None:
             raise RenderError(f"{answer_id}: no such answer in the catalog")
-        locale, text = self._pick(dict(answer.texts), to.locale)
-        return self._issue(to, text, f"answer:{answer_id}", answer.digest, locale)
+        locale, text = self._pick(answer.texts, to.locale)
+        return self._issue(
+            to, text, Origin(f"answer:{answer_id}", answer.digest, locale, self.catalog.version)
+        )
 
     def answer_title(self, answer_id: str, to: Recipient) -> Rendered:
         answer = self.catalog.answers.get(answer_id)
         if answer is None:
             raise RenderError(f"{answer_id}: no such answer in the catalog")
-        locale, title = self._pick(dict(answer.titles), to.locale)
-        return self._issue(to, title, f"answer:{answer_id}:title", answer.digest, locale)
+        locale, title = self._pick(answer.titles, to.locale)
+        origin = Origin(f"answer:{answer_id}:title", answer.digest, locale, self.catalog.version)
+        return self._issue(to, title, origin)

@@ -3,6 +3,9 @@
 It is an aiogram session request middleware, so it sees `message.answer(...)` and `bot.send_message(...)`
 alike and handlers stay idiomatic. A call that would show a person anything not rendered from the approved
 catalog for that very chat is refused with `GateRefused`, logged, and kept in `refusals` for inspection.
+
+The gate is default-deny for methods, parameters and markup fields (see `bot.gate.inspection`). Every
+check that can refuse a call runs before the ledger is touched, so a refused call consumes no rendering.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from aiogram.methods.base import TelegramType
 
 from bot.content.ledger import Audience, RenderLedger
 from bot.errors import GateRefused
-from bot.gate.inspection import INSPECTED, NO_CONTENT, inspect_call
+from bot.gate.inspection import INSPECTED, NO_CONTENT, NotAllowed, inspect_call
 
 log = logging.getLogger("guardbot.gate")
 
@@ -30,7 +33,6 @@ class OutboundGate(BaseRequestMiddleware):
     def __init__(self, ledger: RenderLedger, keep_refusals: int = 100) -> None:
         self._ledger = ledger
         self.refusals: deque[GateRefused] = deque(maxlen=keep_refusals)
-        self.passed = 0
 
     def _refuse(self, method: str, chat_id: Audience, reason: str) -> GateRefused:
         refusal = GateRefused(method, chat_id, reason)
@@ -39,13 +41,20 @@ class OutboundGate(BaseRequestMiddleware):
         return refusal
 
     def check(self, bot: Bot, method: TelegramMethod[Any]) -> None:
-        """Raise `GateRefused` unless `method` may go out; consumes the renderings it uses."""
+        """Raise `GateRefused` unless `method` may go out; consumes the renderings it uses.
+
+        Order matters: method, then parameters and markup, then audience and formatting, and only then
+        the ledger, so that a call refused for any reason leaves its renderings unredeemed.
+        """
         name = method.__api_method__
         if name in NO_CONTENT:
             return
         if name not in INSPECTED:
             raise self._refuse(name, getattr(method, "chat_id", None), "method carries unchecked content")
-        outgoing = inspect_call(bot, method)
+        try:
+            outgoing = inspect_call(bot, method)
+        except NotAllowed as exc:
+            raise self._refuse(name, getattr(method, "chat_id", None), exc.reason) from None
         audience: Audience = outgoing.chat_id
         if name == "answerCallbackQuery":
             if not outgoing.texts:
@@ -67,5 +76,4 @@ class OutboundGate(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         self.check(bot, method)
-        self.passed += 1
         return await make_request(bot, method)

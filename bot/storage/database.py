@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -11,13 +12,20 @@ from bot.errors import SchemaError
 from bot.storage.migrations import apply_migrations
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file readable by the bot's user only (SQLite gives -wal and -shm its mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 async def open_database(path: Path, now: float) -> aiosqlite.Connection:
     """Open (creating if needed) and migrate the database at `path`.
 
     WAL lets the web server read while the bot writes; `synchronous=NORMAL` is durable against process
     crashes in WAL mode, which is the failure we design for (SIGKILL), at a fraction of FULL's fsync cost.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _create_private(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
         for pragma in (

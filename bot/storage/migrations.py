@@ -27,8 +27,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "updates and users",
         (
             """CREATE TABLE processed_updates (
-                update_id INTEGER PRIMARY KEY,
-                received_at REAL NOT NULL
+                bot_id INTEGER NOT NULL,
+                update_id INTEGER NOT NULL,
+                received_at REAL NOT NULL,
+                PRIMARY KEY (bot_id, update_id)
             )""",
             "CREATE INDEX processed_updates_received ON processed_updates (received_at)",
             """CREATE TABLE users (

@@ -7,6 +7,7 @@ PostgreSQL one can follow without touching a service. Methods are named for what
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class RoleGrant:
 
 
 class Repository(Protocol):
-    async def claim_update(self, update_id: int, now: float) -> bool:
+    async def claim_update(self, bot_id: int, update_id: int, now: float) -> bool:
         """Record an update as taken; False if it was already taken (a redelivery)."""
         ...
 
@@ -67,61 +68,90 @@ class Repository(Protocol):
 
 
 class SqliteRepository:
-    """`Repository` over one aiosqlite connection in autocommit mode (explicit transactions)."""
+    """`Repository` over one aiosqlite connection in autocommit mode.
+
+    Every update is handled in its own task, and all of them share this connection; a statement run while
+    another task's transaction is open would silently join (and roll back with) that transaction. So every
+    method holds `_lock` for its whole duration: one method at a time, each one atomic.
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for single statements, with no other task's transaction open."""
+        async with self._lock:
+            yield self._conn
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-        await self._conn.execute("COMMIT")
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
 
-    async def claim_update(self, update_id: int, now: float) -> bool:
-        cursor = await self._conn.execute(
-            "INSERT INTO processed_updates (update_id, received_at) VALUES (?, ?) "
-            "ON CONFLICT (update_id) DO NOTHING",
-            (update_id, now),
-        )
-        return cursor.rowcount == 1
+    async def claim_update(self, bot_id: int, update_id: int, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO processed_updates (bot_id, update_id, received_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (bot_id, update_id) DO NOTHING",
+                (bot_id, update_id, now),
+            )
+            return cursor.rowcount == 1
 
     async def forget_updates_before(self, cutoff: float) -> int:
-        cursor = await self._conn.execute("DELETE FROM processed_updates WHERE received_at < ?", (cutoff,))
-        return cursor.rowcount
+        async with self._exclusive() as conn:
+            cursor = await conn.execute("DELETE FROM processed_updates WHERE received_at < ?", (cutoff,))
+            return cursor.rowcount
 
     async def touch_user(self, user_id: int, language_code: str | None, now: float) -> None:
-        await self._conn.execute(
-            "INSERT INTO users (user_id, language_code, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET language_code = excluded.language_code, "
-            "last_seen = excluded.last_seen, blocked_at = NULL",
-            (user_id, language_code, now, now),
-        )
+        async with self._exclusive() as conn:
+            await conn.execute(
+                "INSERT INTO users (user_id, language_code, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET language_code = excluded.language_code, "
+                "last_seen = excluded.last_seen, blocked_at = NULL",
+                (user_id, language_code, now, now),
+            )
 
     async def mark_blocked(self, user_id: int, now: float) -> None:
-        await self._conn.execute("UPDATE users SET blocked_at = ? WHERE user_id = ?", (now, user_id))
+        async with self._exclusive() as conn:
+            await conn.execute("UPDATE users SET blocked_at = ? WHERE user_id = ?", (now, user_id))
 
     async def is_blocked(self, user_id: int) -> bool:
-        async with self._conn.execute(
-            "SELECT blocked_at IS NOT NULL FROM users WHERE user_id = ?", (user_id,)
-        ) as cursor:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT blocked_at IS NOT NULL FROM users WHERE user_id = ?", (user_id,)
+            )
             row = await cursor.fetchone()
+            await cursor.close()
         return bool(row and row[0])
 
     async def role_grants(self) -> list[RoleGrant]:
-        async with self._conn.execute(
-            "SELECT user_id, role, source, granted_by, granted_at FROM roles ORDER BY user_id, role"
-        ) as cursor:
-            return [RoleGrant(*row) for row in await cursor.fetchall()]
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id, role, source, granted_by, granted_at FROM roles ORDER BY user_id, role"
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [RoleGrant(*row) for row in rows]
 
+    @staticmethod
     async def _log_role_event(
-        self, user_id: int, role: str, action: str, source: str, actor: int | None, now: float
+        conn: aiosqlite.Connection,
+        user_id: int,
+        role: str,
+        action: str,
+        source: str,
+        actor: int | None,
+        now: float,
     ) -> None:
-        await self._conn.execute(
+        await conn.execute(
             "INSERT INTO role_events (user_id, role, action, source, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, role, action, source, actor, now),
         )
@@ -137,7 +167,7 @@ class SqliteRepository:
             )
             if cursor.rowcount != 1:
                 return False
-            await self._log_role_event(user_id, role, "grant", source, actor, now)
+            await self._log_role_event(conn, user_id, role, "grant", source, actor, now)
         return True
 
     async def revoke_role(self, user_id: int, role: str, *, actor: int | None, now: float) -> bool:
@@ -149,7 +179,7 @@ class SqliteRepository:
             await cursor.close()
             if row is None:
                 return False
-            await self._log_role_event(user_id, role, "revoke", row[0], actor, now)
+            await self._log_role_event(conn, user_id, role, "revoke", row[0], actor, now)
         return True
 
     async def sync_configured_roles(
@@ -158,26 +188,30 @@ class SqliteRepository:
         wanted = {(user_id, role) for role, ids in configured.items() for user_id in ids}
         changes: list[tuple[str, int, str]] = []
         async with self._transaction() as conn:
-            async with conn.execute("SELECT user_id, role, source FROM roles") as cursor:
-                existing = {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
+            cursor = await conn.execute("SELECT user_id, role, source FROM roles")
+            existing = {(row[0], row[1]): row[2] for row in await cursor.fetchall()}
+            await cursor.close()
             for user_id, role in sorted(wanted - existing.keys()):
                 await conn.execute(
                     "INSERT INTO roles (user_id, role, source, granted_by, granted_at) "
                     "VALUES (?, ?, 'settings', NULL, ?)",
                     (user_id, role, now),
                 )
-                await self._log_role_event(user_id, role, "grant", "settings", None, now)
+                await self._log_role_event(conn, user_id, role, "grant", "settings", None, now)
                 changes.append(("grant", user_id, role))
             for (user_id, role), source in sorted(existing.items()):
                 if source == "settings" and (user_id, role) not in wanted:
                     await conn.execute("DELETE FROM roles WHERE user_id = ? AND role = ?", (user_id, role))
-                    await self._log_role_event(user_id, role, "revoke", "settings", None, now)
+                    await self._log_role_event(conn, user_id, role, "revoke", "settings", None, now)
                     changes.append(("revoke", user_id, role))
         return changes
 
     async def ping(self) -> None:
-        async with self._conn.execute("SELECT 1") as cursor:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute("SELECT 1")
             await cursor.fetchone()
+            await cursor.close()
 
     async def close(self) -> None:
-        await self._conn.close()
+        async with self._lock:
+            await self._conn.close()

@@ -127,7 +127,8 @@ async def test_malformed_and_foreign_updates_do_not_stop_the_bot(
     frank.send("/start")
     reply = await frank.wait_for_bot_message()
     assert reply.text is not None and reply.text.startswith("Hello, Frank!")
-    assert not [c for c in emulator.calls_to("sendMessage") if c.params.get("chat_id") == -100]
+    await emulator.wait_for(lambda: emulator.pending_updates == 0 and guardbot.feeder.in_flight == 0)
+    assert not [c for c in emulator.calls if c.params.get("chat_id") in (-100, 1006)]
 
 
 async def test_huge_message_is_handled(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
@@ -191,3 +192,13 @@ async def test_user_who_blocked_the_bot(
     jay.send("/start")
     assert (await jay.wait_for_bot_message()).text.startswith("Hello, Jay!")  # type: ignore[union-attr]
     assert not await guardbot.repository.is_blocked(1011)
+
+
+async def test_command_menu_is_published_from_the_catalog(
+    emulator: BotApiEmulator, guardbot: Guardbot
+) -> None:
+    await emulator.wait_for(lambda: bool(emulator.calls_to("setMyCommands")))
+    assert emulator.commands() == [
+        {"command": "start", "description": "Start the conversation"},
+        {"command": "help", "description": "Show the menu of topics"},
+    ]

@@ -13,15 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.emulator import BotApiEmulator, Fault
-from tests.helpers import TEST_TOKEN
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import TEST_TOKEN, free_port
 
 
 async def start_bot(emulator: BotApiEmulator, data_dir: Path, port: int) -> asyncio.subprocess.Process:

@@ -38,7 +38,17 @@ async def test_admin_lists_grants_and_revokes(emulator: BotApiEmulator, guardbot
 
 
 @pytest.mark.parametrize(
-    "args", ["grant", "grant abc agent", "grant 5 king", "fire 5 agent", "grant 0 agent"]
+    "args",
+    [
+        "grant",
+        "grant abc agent",
+        "grant 5 king",
+        "fire 5 agent",
+        "grant 0 agent",
+        "grant ² agent",
+        "grant 99999999999999999999 agent",
+        "grant 5 agent extra",
+    ],
 )
 async def test_bad_role_commands_get_usage(emulator: BotApiEmulator, guardbot: Guardbot, args: str) -> None:
     admin = emulator.user(ADMIN_ID, first_name="Ada")

@@ -140,3 +140,51 @@ def test_content_check_prints_what_is_served(tmp_path: Path, data: dict[str, Any
     assert result.stderr.strip() == (
         "guardbot: CONTENT_PATH: texts.start.greeting.text.en: placeholder {name} is not declared"
     )
+
+
+def test_fields_are_typed_so_no_free_text_rides_a_placeholder() -> None:
+    renderer = Renderer(load_catalog(DEFAULT_CONTENT_PATH), RenderLedger(SystemClock()))
+    to = Recipient(5, "en")
+    for bad in ("70% off today", "5; drop", True, 5.5):
+        with pytest.raises(RenderError):
+            renderer.text("roles.granted", to, user_id=bad, role="agent")
+    with pytest.raises(RenderError):
+        renderer.text("roles.granted", to, user_id=5, role="Agent with 70% off")
+    with pytest.raises(RenderError):  # lines must be catalog fragments, not strings
+        renderer.text("roles.list", to, grants=["1: admin (settings)"])
+    with pytest.raises(RenderError):
+        renderer.text("roles.usage", to, roles="agent, admin")
+    row = renderer.fragment("roles.list_row", to, user_id=1, role="admin", source="settings")
+    listing = renderer.text("roles.list", to, grants=[row, row])
+    assert listing == "Staff roles:\n1: admin (settings)\n1: admin (settings)"
+    assert renderer.text("roles.usage", to, roles=["agent", "admin"]).endswith("Roles: agent, admin")
+
+
+def test_a_name_is_one_bounded_line() -> None:
+    renderer = Renderer(load_catalog(DEFAULT_CONTENT_PATH), RenderLedger(SystemClock()))
+    text = renderer.text(
+        "start.greeting", Recipient(5, "en"), first_name="Ann\nSend your card to\x00" + "x" * 99
+    )
+    first_line = text.splitlines()[0]
+    assert first_line.startswith("Hello, Ann Send your card to")
+    name = first_line.removeprefix("Hello, ").split("!")[0]
+    assert len(name) == 64
+
+
+def test_callback_answers_fit_telegrams_200_characters(data: dict[str, Any]) -> None:
+    message = broken(data, lambda d: d["texts"]["callback.expired"].update(text="x" * 201))
+    assert "limit of 200" in message
+
+
+def test_answers_unescape_braces_like_system_texts(data: dict[str, Any]) -> None:
+    data["answers"]["hours"]["text"] = "Use {{braces}}"
+    catalog = parse_catalog(data)
+    assert catalog.answers["hours"].texts["en"] == "Use {braces}"
+    assert "answers take no placeholders" in broken(data, lambda d: d["answers"]["hours"].update(title="{x}"))
+
+
+def test_locale_codes_match_case_insensitively_and_answer_locales_count(data: dict[str, Any]) -> None:
+    data["answers"]["hours"]["text"] = {"en": "Hours", "pt-BR": "Horário"}
+    renderer = Renderer(parse_catalog(data), RenderLedger(SystemClock()))
+    assert renderer.locale_for("pt-br") == "pt-BR"
+    assert renderer.answer("hours", renderer.recipient(5, "pt-br")) == "Horário"

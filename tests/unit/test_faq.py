@@ -48,3 +48,11 @@ def test_unknown_locale_falls_back_to_default_keywords(index: FaqIndex) -> None:
 
 def test_huge_input_is_bounded(index: FaqIndex) -> None:
     assert index.match("refund " + "x " * 200_000, "en") == "returns"
+
+
+def test_one_enormous_word_is_bounded_work(index: FaqIndex) -> None:
+    from flows.faq import _stems
+
+    assert len(_stems("x" * 4096, longest=10)) == 7  # prefixes of 4..10 letters, not 4,000 of them
+    assert index.match("refundsxxxxxxxxxxxxxxx", "en") == "returns"
+    assert index.match("refund" + "x" * 4090, "en") == "returns"

@@ -96,10 +96,15 @@ def test_our_own_errors_keep_their_safe_message() -> None:
 
 
 def test_configure_logging_writes_json_lines_with_extra_fields() -> None:
+    root, event_logger = logging.getLogger(), logging.getLogger("aiogram.event")
+    saved = (root.handlers[:], root.level, event_logger.level)
     stream = io.StringIO()
-    configure_logging(logging.INFO, stream)
-    logging.getLogger("guardbot.test").info("thing.happened", extra={"user_id": 5})
+    try:
+        configure_logging(logging.INFO, stream)
+        logging.getLogger("guardbot.test").info("thing.happened", extra={"user_id": 5})
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        event_logger.setLevel(saved[2])
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["event"] == "thing.happened"
     assert line["user_id"] == 5
-    logging.getLogger().handlers.clear()

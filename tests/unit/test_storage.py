@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiosqlite
@@ -23,6 +24,8 @@ async def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
     await conn.close()
     assert [tuple(r) for r in rows] == [(m.version, 1.0) for m in MIGRATIONS]
     assert mode is not None and mode[0] == "wal"
+    for file in tmp_path.glob("g.db*"):
+        assert file.stat().st_mode & 0o077 == 0, file.name
 
 
 async def test_database_from_an_older_version_is_upgraded_keeping_data(tmp_path: Path) -> None:
@@ -77,10 +80,11 @@ async def test_failed_migration_leaves_no_trace(tmp_path: Path) -> None:
 async def test_updates_are_claimed_once_and_pruned(tmp_path: Path) -> None:
     repo = SqliteRepository(await open_database(tmp_path / "u.db", now=1.0))
     try:
-        assert await repo.claim_update(10, 1.0)
-        assert not await repo.claim_update(10, 2.0)
+        assert await repo.claim_update(1, 10, 1.0)
+        assert not await repo.claim_update(1, 10, 2.0)
+        assert await repo.claim_update(2, 10, 2.0)  # another bot's update 10 is another update
         assert await repo.forget_updates_before(1.5) == 1
-        assert await repo.claim_update(10, 3.0)
+        assert await repo.claim_update(1, 10, 3.0)
     finally:
         await repo.close()
 
@@ -94,5 +98,21 @@ async def test_settings_roles_follow_settings_command_roles_stay(tmp_path: Path)
         assert changes == [("revoke", 1, "admin")]
         grants = {(g.user_id, g.role, g.source) for g in await repo.role_grants()}
         assert grants == {(2, "admin", "settings"), (3, "agent", "command")}
+    finally:
+        await repo.close()
+
+
+async def test_concurrent_transactions_do_not_interfere(tmp_path: Path) -> None:
+    """Handlers run concurrently on one connection: a transaction must not swallow another task's write."""
+    repo = SqliteRepository(await open_database(tmp_path / "c.db", now=1.0))
+    try:
+        results = await asyncio.gather(
+            *(repo.grant_role(100 + i, "agent", source="command", actor=1, now=1.0) for i in range(20)),
+            *(repo.claim_update(1, i, 1.0) for i in range(20)),
+            repo.sync_configured_roles({"admin": [1]}, 1.0),
+        )
+        assert results[:40] == [True] * 40
+        assert len(await repo.role_grants()) == 21
+        assert not any(await asyncio.gather(*(repo.claim_update(1, i, 2.0) for i in range(20))))
     finally:
         await repo.close()

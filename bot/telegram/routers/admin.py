@@ -27,15 +27,17 @@ async def manage_roles(
         if not grants:
             await message.answer(renderer.text("roles.list_empty", recipient))
             return
-        lines = [f"{g.user_id}: {g.role} ({g.source})" for g in grants[:MAX_LISTED]]
+        rows = [
+            renderer.fragment("roles.list_row", recipient, user_id=g.user_id, role=g.role, source=g.source)
+            for g in grants[:MAX_LISTED]
+        ]
         if len(grants) > MAX_LISTED:
-            lines.append(f"… and {len(grants) - MAX_LISTED} more")
-        await message.answer(renderer.text("roles.list", recipient, grants="\n".join(lines)))
+            rows.append(renderer.fragment("roles.list_more", recipient, count=len(grants) - MAX_LISTED))
+        await message.answer(renderer.text("roles.list", recipient, grants=rows))
         return
     change = parse_role_change(command.args)
     if change is None:
-        roles = ", ".join(role.value for role in Role)
-        await message.answer(renderer.text("roles.usage", recipient, roles=roles))
+        await message.answer(renderer.text("roles.usage", recipient, roles=[role.value for role in Role]))
         return
     if refuses_self_lockout(message.from_user.id, change):
         await message.answer(renderer.text("roles.self_revoke", recipient))
