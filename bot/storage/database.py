@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.errors import SchemaError
-from bot.storage.migrations import apply_migrations
+from bot.storage.migrations import MIGRATIONS, Migration, apply_migrations
 
 
 def _create_private(path: Path) -> None:
@@ -19,11 +19,18 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-async def open_database(path: Path, now: float) -> aiosqlite.Connection:
+async def open_database(
+    path: Path,
+    now: float,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    *,
+    secure_delete: bool = False,
+) -> aiosqlite.Connection:
     """Open (creating if needed) and migrate the database at `path`.
 
     WAL lets the web server read while the bot writes; `synchronous=NORMAL` is durable against process
     crashes in WAL mode, which is the failure we design for (SIGKILL), at a fraction of FULL's fsync cost.
+    `secure_delete` overwrites deleted content, for databases that hold erasable personal data.
     """
     _create_private(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
@@ -33,9 +40,10 @@ async def open_database(path: Path, now: float) -> aiosqlite.Connection:
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=5000",
+            f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}",
         ):
             await conn.execute(pragma)
-        await apply_migrations(conn, now)
+        await apply_migrations(conn, now, migrations)
     except sqlite3.DatabaseError as exc:
         await conn.close()
         raise SchemaError(f"{path.name} is not a usable SQLite database ({exc})") from None
