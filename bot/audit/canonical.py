@@ -1,8 +1,9 @@
 """Canonical JSON for audit entries: sorted keys, no whitespace, integers only, UTF-8.
 
-Within that subset (strings, integers of at most 53 bits, booleans, null, arrays, objects with ASCII keys)
-this is exactly RFC 8785 (JCS): Python's encoder escapes the same characters the same way, and code-point order
-equals UTF-16 order for ASCII keys. A verifier re-encodes each parsed entry and compares bytes.
+Within that subset (strings, integers of at most 53 bits, booleans, null, arrays, objects with ASCII
+keys) this is exactly RFC 8785 (JCS): Python's encoder escapes the same characters the same way, and
+code-point order equals UTF-16 order for ASCII keys. A verifier re-encodes each parsed entry and
+compares bytes.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def build_entry(
     *,
     seq: int,
     ts_ms: int,
-    type: str,  # noqa: A002 - the field's name in the format
+    type: str,
     actor: str,
     subject: str | None,
     content: str | None,
