@@ -4,3 +4,5 @@ What lives where: `bot.app` assembles everything; `bot.telegram` translates upda
 `bot.gate` is the one way out to Telegram; `bot.content` renders approved texts; `bot.storage` is the only
 place that speaks SQL; `bot.emulator` is a Bot API server for tests and the local shell.
 """
+
+__version__ = "0.1.0"

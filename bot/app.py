@@ -6,8 +6,12 @@ Everything is built here and passed explicitly — services reach handlers throu
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -17,14 +21,21 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand, Message, User
 
+from bot import __version__
+from bot.audit.anchors import ChatAnchor, FileAnchor
+from bot.audit.trail import AuditTrail, SubjectKeys
+from bot.audit.writer import AuditLog
 from bot.clock import Clock, SystemClock
 from bot.content import Catalog, Recipient, Renderer, RenderLedger, load_catalog
 from bot.delivery import UpdateFeeder
 from bot.errors import CatalogError
 from bot.gate import FloodControl, OutboundGate
+from bot.gate.recording import AuditedCalls
 from bot.keys import Keys, load_keys
 from bot.services import CustomerDirectory, RoleBook
 from bot.storage import Repository, SqliteRepository, open_database
+from bot.storage.audit import AuditStore
+from bot.storage.keyring import KeyringStore
 from bot.telegram.middlewares import register_middlewares
 from bot.telegram.routers import create_routers
 from config import ConfigError, Settings
@@ -43,6 +54,7 @@ class Guardbot:
     keys: Keys
     catalog: Catalog
     repository: Repository
+    audit: AuditTrail
     ledger: RenderLedger
     renderer: Renderer
     gate: OutboundGate
@@ -51,11 +63,12 @@ class Guardbot:
     faq: FaqIndex
     bot: Bot
     dispatcher: Dispatcher
+    closers: contextlib.AsyncExitStack
     feeder: UpdateFeeder = field(init=False)
     response_models: tuple[type[Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.feeder = UpdateFeeder(self.dispatcher, self.bot, self.repository, self.clock)
+        self.feeder = UpdateFeeder(self.dispatcher, self.bot, self.repository, self.audit, self.clock)
         self.response_models = pin_response_models()
 
     async def publish_commands(self) -> None:
@@ -70,8 +83,14 @@ class Guardbot:
             await self.bot.set_my_commands(commands, language_code=language)
 
     async def close(self) -> None:
-        await self.bot.session.close()
-        await self.repository.close()
+        """Log the stop, sign a final checkpoint, close the session and every database."""
+        try:
+            await self.audit.record("log.stopped")
+        finally:
+            try:
+                await self.bot.session.close()
+            finally:
+                await self.closers.aclose()  # the audit log first (final checkpoint), then the stores
 
 
 def pin_response_models() -> tuple[type[Any], ...]:
@@ -100,8 +119,48 @@ def create_bot(settings: Settings, gate: OutboundGate, clock: Clock) -> Bot:
     )
 
 
+def settings_fingerprint(settings: Settings) -> str:
+    """A hash of the running configuration, secrets left out, logged at every start."""
+    values = settings.model_dump(mode="json", exclude={"bot_token", "webhook_secret"})
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def pin_own_key(path: Path, verifier_key: str) -> None:
+    """Keep this deployment's audit verifier keys (current and retired) where `audit verify` finds them."""
+    known = path.read_text().split() if path.exists() else []
+    if verifier_key not in known:
+        with path.open("a") as handle:
+            handle.write(verifier_key + "\n")
+
+
+async def open_audit(
+    settings: Settings, keys: Keys, clock: Clock, stack: contextlib.AsyncExitStack
+) -> AuditTrail:
+    """The audit log (its own database), the keyring (another), the writer, and its anchors."""
+    store = await AuditStore.open(settings.audit_path, clock.now())
+    stack.push_async_callback(store.close)
+    keyring = await KeyringStore.open(settings.keyring_path, clock.now())
+    stack.push_async_callback(keyring.close)
+    anchors = [FileAnchor(settings.audit_anchor_file, clock)] if settings.audit_anchor_file else []
+    audit_log = AuditLog(store, keys.signing_key, clock, anchors=anchors)
+    await audit_log.start()
+    stack.push_async_callback(audit_log.close)
+    pin_own_key(settings.trusted_keys_path, audit_log.verifier.encode())
+    return AuditTrail(audit_log, SubjectKeys(keyring, keys.data_key, audit_log, clock))
+
+
+def anchor_to_chat(app: Guardbot, chat_id: int) -> None:
+    """Post checkpoints to the compliance chat (rendered from the catalog, through the gate, audited)."""
+
+    async def post(note: str) -> None:
+        to = Recipient(chat_id, app.catalog.default_locale)
+        await app.bot.send_message(chat_id, app.renderer.text("audit.checkpoint", to, checkpoint=note))
+
+    app.audit.log.add_anchor(ChatAnchor(post, app.clock))
+
+
 async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Guardbot:
-    """Build and start-check everything: keys, catalog, database (migrated), roles from settings."""
+    """Build and start-check everything: keys, catalog, databases (migrated), the audit log, roles."""
     clock = clock or SystemClock()
     if settings.bot_token is None:  # before creating any file: a typo should leave no trace
         raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
@@ -110,48 +169,47 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         catalog = load_catalog(settings.content_path)
     except CatalogError as exc:
         raise ConfigError("CONTENT_PATH", str(exc)) from None
-    repository: Repository = SqliteRepository(await open_database(settings.database_path, clock.now()))
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        repository: Repository = SqliteRepository(await open_database(settings.database_path, clock.now()))
+        stack.push_async_callback(repository.close)
+        audit = await open_audit(settings, keys, clock, stack)
+        await audit.record(
+            "log.started",
+            data={
+                "guardbot": __version__,
+                "settings": settings_fingerprint(settings),
+                "catalog": {"version": catalog.version, "digest": catalog.digest},
+                "entries": catalog.entry_digests(),
+            },
+        )
         customers = CustomerDirectory(repository, clock)
-        role_book = RoleBook(repository, clock)
+        role_book = RoleBook(repository, audit, clock)
         await role_book.load(settings.role_ids())
         ledger = RenderLedger(clock)
         renderer = Renderer(catalog, ledger)
-        gate = OutboundGate(ledger)
+        gate = OutboundGate(ledger, AuditedCalls(audit))
         faq = FaqIndex(
             {answer.id: answer.keywords for answer in catalog.answers.values()},
             catalog.default_locale,
             catalog.faq_threshold,
         )
         bot = create_bot(settings, gate, clock)
-    except BaseException:
-        await repository.close()
-        raise
+        closers = stack.pop_all()
     dispatcher = Dispatcher(
-        clock=clock,
-        renderer=renderer,
-        role_book=role_book,
-        customers=customers,
-        faq=faq,
+        clock=clock, renderer=renderer, role_book=role_book, customers=customers, faq=faq, audit=audit
     )
     register_middlewares(
         dispatcher, customers=customers, role_book=role_book, renderer=renderer, ledger=ledger
     )
     dispatcher.include_routers(*create_routers())
-    log.info(
-        "app.created",
-        extra={
-            "catalog_version": catalog.version,
-            "catalog_digest": catalog.digest,
-            "entries": len(catalog.entry_digests()),
-        },
-    )
-    return Guardbot(
+    log.info("app.created", extra={"catalog_version": catalog.version, "audit_entries": audit.log.size})
+    app = Guardbot(
         settings=settings,
         clock=clock,
         keys=keys,
         catalog=catalog,
         repository=repository,
+        audit=audit,
         ledger=ledger,
         renderer=renderer,
         gate=gate,
@@ -160,4 +218,8 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         faq=faq,
         bot=bot,
         dispatcher=dispatcher,
+        closers=closers,
     )
+    if settings.audit_anchor_chat_id is not None:
+        anchor_to_chat(app, settings.audit_anchor_chat_id)
+    return app

@@ -1,9 +1,10 @@
 """Getting updates into the dispatcher: accepting each once, running it in order per sender, and polling.
 
 Delivery semantics (DESIGN.md): Telegram redelivers what was not confirmed (polling) or not answered 2xx
-(webhook). So an update counts as received once it is *accepted*: claimed in the database by
-`(bot id, update_id)`. Only then is it confirmed to Telegram (the next `getUpdates` offset, or the webhook's
-200), and a redelivered duplicate is dropped. Handling runs as a tracked task, so shutdown can wait for it,
+(webhook). So an update counts as received once it is *accepted*: recorded in the audit log (audit first:
+before anything acts on it), then claimed in the database by `(bot id, update_id)`. Only then is it confirmed
+to Telegram (the next `getUpdates` offset, or the webhook's 200), and a redelivered duplicate is dropped —
+a crash between recording and claiming means a second delivery and a second record, never a lost update. Handling runs as a tracked task, so shutdown can wait for it,
 and one sender's updates are handled one at a time, in order ("stop" must not overtake "start").
 
 aiogram's own polling confirms before anything is recorded and makes a whole batch undecodable when one
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -25,8 +26,10 @@ from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 
+from bot.audit.trail import AuditTrail
 from bot.clock import Clock
 from bot.storage import Repository
+from bot.telegram.inbound import record_inbound, record_malformed
 
 log = logging.getLogger("guardbot.updates")
 
@@ -70,12 +73,14 @@ class UpdateFeeder:
         dispatcher: Dispatcher,
         bot: Bot,
         repository: Repository,
+        trail: AuditTrail,
         clock: Clock,
         max_in_flight: int = 200,
     ) -> None:
         self._dispatcher = dispatcher
         self._bot = bot
         self._repository = repository
+        self._trail = trail
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity = asyncio.Semaphore(max_in_flight)
@@ -87,8 +92,21 @@ class UpdateFeeder:
         return len(self._tasks)
 
     async def accept(self, update: Update) -> bool:
-        """Claim `update` and start handling it; False for a duplicate. Raises if it cannot be claimed
-        (then it must not be confirmed to Telegram, which will deliver it again)."""
+        """Record, claim and start handling `update`; False for a duplicate. Raises if it could not be
+        recorded or claimed (then it must not be confirmed to Telegram, which will deliver it again)."""
+        return (await self.accept_batch([update]))[0]
+
+    async def accept_batch(self, updates: Sequence[Update]) -> list[bool]:
+        """`accept` for a batch: the audit records are written together (one group commit)."""
+        await asyncio.gather(*(record_inbound(self._trail, update) for update in updates))
+        return [await self._claim_and_start(update) for update in updates]
+
+    async def reject(self, raw: object) -> None:
+        """Record a delivery that is not a valid update (it is then confirmed and skipped)."""
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        await record_malformed(self._trail, update_id)
+
+    async def _claim_and_start(self, update: Update) -> bool:
         now = self._clock.now()
         if now - self._pruned_at > PRUNE_EVERY_SECONDS:
             await self._repository.forget_updates_before(now - KEEP_CLAIMS_SECONDS)
@@ -198,13 +216,21 @@ class Poller:
             return []
 
     async def _accept_all(self, batch: list[dict[str, Any]]) -> None:
+        updates = []
         for raw in batch:
-            update_id = raw.get("update_id") if isinstance(raw, dict) else None
             update = parse_update(self._bot, raw)
-            if update is not None:
-                await self._feeder.accept(update)
-            if isinstance(update_id, int):
-                self._offset = update_id + 1  # confirmed by the next getUpdates
+            if update is None:
+                await self._feeder.reject(raw)
+            else:
+                updates.append(update)
+        await self._feeder.accept_batch(updates)
+        ids = [
+            raw["update_id"]
+            for raw in batch
+            if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)
+        ]
+        if ids:
+            self._offset = max(ids) + 1  # confirmed by the next getUpdates
 
     async def _pause_after(self, exc: Exception, stop: asyncio.Event) -> None:
         delay = next(self._backoff)

@@ -44,12 +44,13 @@ class WebhookEndpoint:
         except ValueError:
             payload = None
         update = parse_update(self._bot, payload)
-        if update is None:
-            return web.json_response({"ok": False, "error": "not a Telegram update; skipped"})
         try:
+            if update is None:
+                await self._feeder.reject(payload)
+                return web.json_response({"ok": False, "error": "not a Telegram update; skipped"})
             await self._feeder.accept(update)
         except Exception as exc:
-            log.error("webhook.accept_failed", exc_info=exc, extra={"update_id": update.update_id})
+            log.error("webhook.accept_failed", exc_info=exc)
             return web.json_response({"ok": False, "error": "not recorded; retry"}, status=500)
         return web.json_response({"ok": True})
 

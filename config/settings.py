@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     marketing_ids: IdList = ()
     compliance_ids: IdList = ()
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
+    audit_anchor_file: Path | None = None
+    audit_anchor_chat_id: int | None = Field(default=None, ge=-(2**53), le=2**53)
 
     @field_validator("bot_token")
     @classmethod
@@ -258,6 +260,33 @@ class Settings(BaseSettings):
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
         return self
+
+    @model_validator(mode="after")
+    def _anchors_live_elsewhere(self) -> Settings:
+        """An anchor inside DATA_DIR would be rewritten along with the log it is meant to pin."""
+        if self.audit_anchor_chat_id == 0:
+            raise ValueError("AUDIT_ANCHOR_CHAT_ID must be a Telegram chat id, not 0")
+        anchor = self.audit_anchor_file
+        if anchor is not None:
+            resolved, data_dir = anchor.resolve(), self.data_dir.resolve()
+            if resolved == data_dir or data_dir in resolved.parents:
+                raise ValueError("AUDIT_ANCHOR_FILE must be outside DATA_DIR (on another volume, ideally)")
+            if anchor.exists() and not anchor.is_file():
+                raise ValueError("AUDIT_ANCHOR_FILE must be a file")
+        return self
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.db"
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.data_dir / "keyring.db"
+
+    @property
+    def trusted_keys_path(self) -> Path:
+        """The audit verifier keys this deployment pins (current and retired), one per line."""
+        return self.data_dir / "audit_keys.pub"
 
     @property
     def database_path(self) -> Path:

@@ -60,5 +60,6 @@ def refuses_self_lockout(actor_id: int, change: RoleChange) -> bool:
 
 COMMAND_ROLES: dict[str, Role] = {
     "roles": Role.ADMIN,
+    "audit": Role.COMPLIANCE,
 }
 """Staff commands and the role each needs; a command here used without the role is politely refused."""

@@ -18,30 +18,35 @@ class NotCanonical(ValueError):
     """A value outside the canonical subset (a float, a huge integer, a non-ASCII key…)."""
 
 
-def _check(value: Any, path: str) -> None:
-    if value is None or isinstance(value, bool | str):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise NotCanonical(f"{path}: integer out of range")
-        return
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.isascii():
-                raise NotCanonical(f"{path}: keys must be ASCII strings")
-            _check(item, f"{path}.{key}")
-        return
-    raise NotCanonical(f"{path}: {type(value).__name__} is not allowed (integers, strings, booleans only)")
+def _check(value: Any) -> None:
+    """Raise NotCanonical for anything outside the subset; iterative, as it runs for every entry."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                raise NotCanonical("integer out of range")
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
+                    raise NotCanonical("object keys must be ASCII strings")
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            raise NotCanonical(f"{kind.__name__} is not allowed (integers, strings, booleans only)")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def encode(value: Any) -> bytes:
     """The canonical bytes of `value`; raises NotCanonical for values outside the subset."""
-    _check(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    _check(value)
+    return _ENCODER.encode(value).encode()
 
 
 def is_canonical(raw: bytes) -> bool:

@@ -23,6 +23,8 @@ class Field(Enum):
     """A list of WORDs, shown comma-separated."""
     LINES = "lines"
     """Fragments rendered from the catalog (`Renderer.fragment`), shown one per line."""
+    CHECKPOINT = "checkpoint"
+    """A signed audit checkpoint (a C2SP signed note), for anchoring it in a compliance chat."""
 
 
 SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
@@ -43,6 +45,10 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "roles.revoked": {"user_id": Field.NUMBER, "role": Field.WORD},
     "roles.unchanged": {"user_id": Field.NUMBER, "role": Field.WORD},
     "roles.self_revoke": {},
+    "audit.checkpoint": {"checkpoint": Field.CHECKPOINT},
+    "audit.intact": {"entries": Field.NUMBER, "checkpoint": Field.NUMBER, "unanchored": Field.NUMBER},
+    "audit.broken": {"entries": Field.NUMBER, "first_bad": Field.NUMBER},
+    "audit.unverifiable": {"entries": Field.NUMBER},
     "command.start": {},
     "command.help": {},
 }

@@ -13,6 +13,9 @@ from bot.errors import RenderError
 
 MAX_NAME = 64
 _WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CHECKPOINT = re.compile(
+    r"[!-~]{1,200}\n[0-9]{1,16}\n[A-Za-z0-9+/]{43}=\n\n(\u2014 [!-~]{1,200} [A-Za-z0-9+/=]{1,200}\n){1,4}"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -58,6 +61,8 @@ def _field_value(key: str, name: str, kind: Field, value: object) -> str:
         return ", ".join(items)
     if kind is Field.LINES and items is not None and all(isinstance(line, Fragment) for line in items):
         return "\n".join(items)
+    if kind is Field.CHECKPOINT and isinstance(value, str) and _CHECKPOINT.fullmatch(value):
+        return value
     raise RenderError(f"{key}: field {name} must be a {kind.value}, got {type(value).__name__}")
 
 

@@ -6,13 +6,18 @@ catalog for that very chat is refused with `GateRefused`, logged, and kept in `r
 
 The gate is default-deny for methods, parameters and markup fields (see `bot.gate.inspection`). Every
 check that can refuse a call runs before the ledger is touched, so a refused call consumes no rendering.
+
+Audit first (invariant 2): a call that passes is recorded (durably) before it is made and its result after;
+a refusal is recorded too. The recorder is given to the gate so that nothing can go out between the check
+and the record.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -22,52 +27,87 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.content.ledger import Audience, RenderLedger
+from bot.content.ledger import Audience, Origin, RenderLedger
 from bot.errors import GateRefused
 from bot.gate.inspection import INSPECTED, NO_CONTENT, NotAllowed, inspect_call
 
 log = logging.getLogger("guardbot.gate")
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A call the gate let through: to whom, showing what, rendered from which approved entries."""
+
+    method: str
+    audience: Audience
+    texts: tuple[str, ...]
+    origins: tuple[Origin, ...]
+
+
+class CallRecorder(Protocol):
+    async def before(self, decision: Decision, method: TelegramMethod[Any]) -> int | None:
+        """Record a call about to be made (durably); returns a reference for `after`."""
+        ...
+
+    async def after(self, call: int, decision: Decision, result: object, error: BaseException | None) -> None:
+        """Record the outcome of a call recorded by `before`."""
+        ...
+
+    async def refused(self, method: TelegramMethod[Any], audience: Audience, reason: str) -> None: ...
+
+
+def attempted_texts(method: TelegramMethod[Any]) -> tuple[str, ...]:
+    """Best-effort displayed text of a refused call, kept (encrypted) as evidence of what was attempted."""
+    return tuple(
+        value for name in ("text", "caption") if isinstance(value := getattr(method, name, None), str)
+    )
+
+
 class OutboundGate(BaseRequestMiddleware):
-    def __init__(self, ledger: RenderLedger, keep_refusals: int = 100) -> None:
+    def __init__(
+        self, ledger: RenderLedger, recorder: CallRecorder | None = None, keep_refusals: int = 100
+    ) -> None:
         self._ledger = ledger
+        self._recorder = recorder
         self.refusals: deque[GateRefused] = deque(maxlen=keep_refusals)
 
     def _refuse(self, method: str, chat_id: Audience, reason: str) -> GateRefused:
         refusal = GateRefused(method, chat_id, reason)
         self.refusals.append(refusal)
-        log.warning("gate.refused", extra={"method": method, "chat_id": chat_id, "reason": reason})
+        log.warning("gate.refused", extra={"method": method, "reason": reason})  # who: in the audit log
         return refusal
 
-    def check(self, bot: Bot, method: TelegramMethod[Any]) -> None:
+    def check(self, bot: Bot, method: TelegramMethod[Any]) -> Decision:
         """Raise `GateRefused` unless `method` may go out; consumes the renderings it uses.
 
         Order matters: method, then parameters and markup, then audience and formatting, and only then
         the ledger, so that a call refused for any reason leaves its renderings unredeemed.
         """
         name = method.__api_method__
+        chat_id = getattr(method, "chat_id", None)
         if name in NO_CONTENT:
-            return
+            return Decision(name, chat_id, (), ())
         if name not in INSPECTED:
-            raise self._refuse(name, getattr(method, "chat_id", None), "method carries unchecked content")
+            raise self._refuse(name, chat_id, "method carries unchecked content")
         try:
             outgoing = inspect_call(bot, method)
         except NotAllowed as exc:
-            raise self._refuse(name, getattr(method, "chat_id", None), exc.reason) from None
+            raise self._refuse(name, chat_id, exc.reason) from None
         audience: Audience = outgoing.chat_id
         if name == "answerCallbackQuery":
-            if not outgoing.texts:
-                return
             audience = self._ledger.callback_owner(str(getattr(method, "callback_query_id", "")))
+            if not outgoing.texts:
+                return Decision(name, audience, (), ())
             if audience is None:
                 raise self._refuse(name, None, "callback query of unknown origin")
         elif audience is None and name.startswith(("send", "edit")):
             raise self._refuse(name, None, "no chat to bind the content to")
         if outgoing.formatting:
             raise self._refuse(name, audience, "formatting or entities not from the catalog")
-        if self._ledger.redeem(audience, outgoing.texts) is None:
+        origins = self._ledger.redeem(audience, outgoing.texts)
+        if origins is None:
             raise self._refuse(name, audience, "text not rendered from the catalog for this chat")
+        return Decision(name, audience, outgoing.texts, tuple(origins))
 
     async def __call__(
         self,
@@ -75,5 +115,22 @@ class OutboundGate(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        self.check(bot, method)
-        return await make_request(bot, method)
+        try:
+            decision = self.check(bot, method)
+        except GateRefused as refusal:
+            if self._recorder is not None:
+                await self._recorder.refused(method, refusal.chat_id, refusal.reason)
+            raise
+        if self._recorder is None:
+            return await make_request(bot, method)
+        call = await self._recorder.before(decision, method)
+        try:
+            response = await make_request(bot, method)
+        except BaseException as exc:
+            if call is not None:
+                await self._recorder.after(call, decision, None, exc)
+            raise
+        if call is not None:
+            # aiogram's chain passes the method's result through, whatever the annotation says.
+            await self._recorder.after(call, decision, response, None)
+        return response

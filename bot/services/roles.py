@@ -1,10 +1,11 @@
-"""Who holds which staff role, kept in memory for the per-update check and persisted in the repository."""
+"""Who holds which staff role, kept in memory for the per-update check, persisted and audited."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
 
+from bot.audit.trail import AuditTrail
 from bot.clock import Clock
 from bot.storage import Repository, RoleGrant
 from flows.roles import Role, effective_roles
@@ -13,8 +14,9 @@ log = logging.getLogger("guardbot.roles")
 
 
 class RoleBook:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
+    def __init__(self, repository: Repository, audit: AuditTrail, clock: Clock) -> None:
         self._repository = repository
+        self._audit = audit
         self._clock = clock
         self._granted: dict[int, set[str]] = {}
 
@@ -22,10 +24,7 @@ class RoleBook:
         """Apply the `*_IDS` settings (they are authoritative for settings-sourced grants) and cache."""
         changes = await self._repository.sync_configured_roles(configured, self._clock.now())
         for action, user_id, role in changes:
-            log.info(
-                "roles.changed",
-                extra={"action": action, "user_id": user_id, "role": role, "source": "settings"},
-            )
+            await self._changed(action, user_id, role, actor=None, source="settings")
         await self._reload()
 
     async def _reload(self) -> None:
@@ -46,18 +45,22 @@ class RoleBook:
         )
         if changed:
             self._granted.setdefault(user_id, set()).add(role.value)
-            log.info(
-                "roles.changed",
-                extra={"action": "grant", "user_id": user_id, "role": role.value, "actor": actor},
-            )
+            await self._changed("grant", user_id, role.value, actor=actor, source="command")
         return changed
 
     async def revoke(self, user_id: int, role: Role, *, actor: int) -> bool:
         changed = await self._repository.revoke_role(user_id, role.value, actor=actor, now=self._clock.now())
         if changed:
             self._granted.get(user_id, set()).discard(role.value)
-            log.info(
-                "roles.changed",
-                extra={"action": "revoke", "user_id": user_id, "role": role.value, "actor": actor},
-            )
+            await self._changed("revoke", user_id, role.value, actor=actor, source="command")
         return changed
+
+    async def _changed(self, action: str, user_id: int, role: str, *, actor: int | None, source: str) -> None:
+        log.info("roles.changed", extra={"action": action, "role": role, "source": source})
+        await self._audit.record(
+            "role.changed",
+            actor=actor if actor is not None else "system",
+            about=user_id,
+            data={"action": action, "role": role, "source": source},
+            critical=True,
+        )

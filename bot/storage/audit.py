@@ -7,6 +7,7 @@ appends (`AuditStore`); verification and export read the file with plain `sqlite
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -62,10 +63,12 @@ class StoredContent:
 
 
 class AuditStore:
-    """Appending to the log. One instance, used by the one writer task."""
+    """Appending to the log, used by the one writer task; erasure and reads may come from other tasks, so
+    every method holds `_lock` (a statement must never land inside another method's transaction)."""
 
     def __init__(self, conn: aiosqlite.Connection, origin: str) -> None:
         self._conn = conn
+        self._lock = asyncio.Lock()
         self.origin = origin
 
     @classmethod
@@ -84,9 +87,10 @@ class AuditStore:
 
     async def leaves(self) -> list[bytes]:
         """Every leaf hash in order (to rebuild the Merkle frontier at start)."""
-        cursor = await self._conn.execute("SELECT leaf FROM entries ORDER BY seq")
-        rows = await cursor.fetchall()
-        await cursor.close()
+        async with self._lock:
+            cursor = await self._conn.execute("SELECT leaf FROM entries ORDER BY seq")
+            rows = await cursor.fetchall()
+            await cursor.close()
         return [bytes(row[0]) for row in rows]
 
     async def append(
@@ -96,6 +100,15 @@ class AuditStore:
         checkpoint: tuple[int, str, float] | None = None,
     ) -> None:
         """Write a batch in one transaction; with a checkpoint, commit with fsync (synchronous=FULL)."""
+        async with self._lock:
+            await self._append(entries, contents, checkpoint)
+
+    async def _append(
+        self,
+        entries: Sequence[StoredEntry],
+        contents: Sequence[StoredContent],
+        checkpoint: tuple[int, str, float] | None,
+    ) -> None:
         if checkpoint is not None:
             await self._conn.execute("PRAGMA synchronous=FULL")
         try:
@@ -122,29 +135,33 @@ class AuditStore:
                 await self._conn.execute("PRAGMA synchronous=NORMAL")
 
     async def latest_checkpoint(self) -> tuple[int, str] | None:
-        cursor = await self._conn.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        row = await cursor.fetchone()
-        await cursor.close()
+        async with self._lock:
+            cursor = await self._conn.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            row = await cursor.fetchone()
+            await cursor.close()
         return (int(row[0]), str(row[1])) if row else None
 
     async def content(self, content_hash: str) -> StoredContent | None:
-        cursor = await self._conn.execute(
-            "SELECT hash, subject, blob FROM contents WHERE hash = ?", (content_hash,)
-        )
-        row = await cursor.fetchone()
-        await cursor.close()
+        async with self._lock:
+            cursor = await self._conn.execute(
+                "SELECT hash, subject, blob FROM contents WHERE hash = ?", (content_hash,)
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
         return StoredContent(row[0], row[1], bytes(row[2])) if row else None
 
     async def forget_contents(self, subject: str) -> int:
         """Delete a subject's content rows and make SQLite forget them (secure_delete, WAL truncated)."""
-        cursor = await self._conn.execute("DELETE FROM contents WHERE subject = ?", (subject,))
-        deleted = cursor.rowcount
-        await cursor.close()
-        await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self._lock:
+            cursor = await self._conn.execute("DELETE FROM contents WHERE subject = ?", (subject,))
+            deleted = cursor.rowcount
+            await cursor.close()
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
 
     async def close(self) -> None:
-        await self._conn.close()
+        async with self._lock:
+            await self._conn.close()
 
 
 # --- reading, for verification and export (no writer needed, read-only) ------------------------------------

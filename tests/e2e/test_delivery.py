@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -37,16 +38,16 @@ async def test_one_senders_updates_are_answered_in_order_others_not_held_up(
 
 
 async def test_a_failed_claim_is_retried_not_lost(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
-    accept = guardbot.feeder.accept
-    failures = []
+    accept_batch = guardbot.feeder.accept_batch
+    failures: list[int] = []
 
-    async def flaky_accept(update: Update) -> bool:
+    async def flaky_accept(updates: Sequence[Update]) -> list[bool]:
         if not failures:
-            failures.append(update.update_id)
+            failures.append(updates[0].update_id)
             raise OSError("database is locked")
-        return await accept(update)
+        return await accept_batch(updates)
 
-    guardbot.feeder.accept = flaky_accept  # type: ignore[method-assign]
+    guardbot.feeder.accept_batch = flaky_accept  # type: ignore[method-assign]
     carol = emulator.user(6003, first_name="Carol")
     carol.send("/start")
     reply = await carol.wait_for_bot_message(timeout=10)
@@ -94,7 +95,7 @@ async def test_drain_waits_then_cancels_what_overruns(tmp_path: Path, emulator: 
                 finished.append(f"cancelled {message.text}")
                 raise
 
-        feeder = UpdateFeeder(dispatcher, app.bot, repository, app.clock)
+        feeder = UpdateFeeder(dispatcher, app.bot, repository, app.audit, app.clock)
 
         def update(update_id: int, user_id: int, text: str) -> Update:
             return Update.model_validate(

@@ -32,6 +32,8 @@ SETTING_VARIABLES = (
     "MARKETING_IDS",
     "COMPLIANCE_IDS",
     "BROADCAST_RATE",
+    "AUDIT_ANCHOR_FILE",
+    "AUDIT_ANCHOR_CHAT_ID",
 )
 HOOK_SECRET = "s3cret-s3cret-s3cret"
 
@@ -129,6 +131,10 @@ BAD_VALUES = [
     ({"WEB_HOST": "[::1]"}, "WEB_HOST"),
     ({"WEB_HOST": "127.1"}, "WEB_HOST"),
     ({"WEB_HOST": "http://0.0.0.0"}, "WEB_HOST"),
+    ({"AUDIT_ANCHOR_FILE": "data/anchors.jsonl"}, "AUDIT_ANCHOR_FILE"),
+    ({"AUDIT_ANCHOR_FILE": "./data"}, "AUDIT_ANCHOR_FILE"),
+    ({"AUDIT_ANCHOR_CHAT_ID": "0"}, "AUDIT_ANCHOR_CHAT_ID"),
+    ({"AUDIT_ANCHOR_CHAT_ID": "compliance"}, "AUDIT_ANCHOR_CHAT_ID"),
     ({"BROADCAST_RATE": "-3"}, "BROADCAST_RATE"),
     # Only a durable SQLite file: no in-memory database, no URI options.
     ({"DATABASE_URL": "postgresql://db/guardbot"}, "DATABASE_URL"),

@@ -30,7 +30,7 @@ async def handle_error(
             await customers.blocked(recipient.chat_id)
         log.info(
             "telegram.blocked",
-            extra={"update_id": update_id, "chat_id": recipient and recipient.chat_id},
+            extra={"update_id": update_id},
         )
         return True
     if not isinstance(exc, GateRefused):  # the gate has logged its refusals already

@@ -13,7 +13,7 @@ log = logging.getLogger("guardbot.updates")
 
 
 async def unknown_button(query: CallbackQuery, renderer: Renderer, recipient: Recipient) -> None:
-    log.info("callback.unknown", extra={"user_id": query.from_user.id, "size": len(query.data or "")})
+    log.info("callback.unknown", extra={"size": len(query.data or "")})
     await query.answer(renderer.text("callback.expired", recipient))
 
 

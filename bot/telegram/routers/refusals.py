@@ -12,6 +12,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.audit.trail import AuditTrail
 from bot.content import Recipient, Renderer
 from flows.roles import COMMAND_ROLES
 
@@ -19,16 +20,19 @@ log = logging.getLogger("guardbot.roles")
 
 
 async def refuse_staff_command(
-    message: Message, command: CommandObject, renderer: Renderer, recipient: Recipient
+    message: Message, command: CommandObject, renderer: Renderer, recipient: Recipient, audit: AuditTrail
 ) -> None:
+    # Who it was goes to the audit log (pseudonymised), not to the operational log.
     log.warning(
-        "staff.refused",
-        extra={
-            "user_id": message.from_user.id if message.from_user else None,
-            "command": command.command,
-            "needs": COMMAND_ROLES[command.command].value,
-        },
+        "staff.refused", extra={"command": command.command, "needs": COMMAND_ROLES[command.command].value}
     )
+    if message.from_user is not None:
+        await audit.record(
+            "staff.refused",
+            actor=message.from_user.id,
+            about=message.from_user.id,
+            data={"command": command.command, "needs": COMMAND_ROLES[command.command].value},
+        )
     await message.answer(renderer.text("staff.refused", recipient))
 
 

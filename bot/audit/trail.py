@@ -1,0 +1,169 @@
+"""What the rest of Guardbot uses to record things: people in, pseudonyms and encrypted content out.
+
+Callers speak in Telegram user ids and plain content; the trail turns a user id into the person's random
+subject id (creating their content key on first use, and logging its commitment), encrypts content under
+that key, and appends the entry. Erasure destroys the key and the content and logs that it happened.
+Nothing here knows about Telegram's types; the Telegram adapter decides what an update or a call records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bot.audit import canonical
+from bot.audit.crypto import key_commitment, master_key_id, new_key, seal, unseal, unwrap_key, wrap_key
+from bot.audit.entries import new_subject_id
+from bot.audit.writer import AuditLog
+from bot.clock import Clock
+from bot.storage.keyring import KeyringStore, SubjectRow
+
+
+@dataclass(frozen=True)
+class Subject:
+    id: str
+    key: bytes
+    cipher: AESGCM = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, subject_id: str, key: bytes) -> Subject:
+        return cls(subject_id, key, AESGCM(key))
+
+
+class SubjectKeys:
+    """Subject ids and content keys by Telegram user id, cached (creation is once per user)."""
+
+    def __init__(
+        self, keyring: KeyringStore, master: bytes, log: AuditLog, clock: Clock, cache_size: int = 10_000
+    ) -> None:
+        self._keyring = keyring
+        self._master = master
+        self._master_id = master_key_id(master)
+        self._log = log
+        self._clock = clock
+        self._cache: OrderedDict[int, Subject] = OrderedDict()
+        self._cache_size = cache_size
+        self._creating: dict[int, asyncio.Future[Subject]] = {}
+
+    async def get(self, user_id: int) -> Subject:
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            self._cache.move_to_end(user_id)
+            return cached
+        if user_id in self._creating:  # another task is creating it: share its result
+            return await asyncio.shield(self._creating[user_id])
+        future: asyncio.Future[Subject] = asyncio.get_running_loop().create_future()
+        self._creating[user_id] = future
+        try:
+            subject = await self._load_or_create(user_id)
+            future.set_result(subject)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else should warn
+            raise
+        finally:
+            del self._creating[user_id]
+        self._remember(user_id, subject)
+        return subject
+
+    async def _load_or_create(self, user_id: int) -> Subject:
+        row = await self._keyring.find(user_id)
+        if row is not None:
+            return Subject.of(row.subject, unwrap_key(self._master, row.wrapped_key))
+        key = new_key()
+        row = SubjectRow(user_id, new_subject_id(), wrap_key(self._master, key), self._master_id)
+        await self._keyring.add(row, self._clock.now())
+        # The commitment is durable before the key encrypts anything.
+        await self._log.append(
+            "subject.key_created", subject=row.subject, data={"commitment": key_commitment(key)}
+        )
+        return Subject.of(row.subject, key)
+
+    def _remember(self, user_id: int, subject: Subject) -> None:
+        self._cache[user_id] = subject
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def destroy(self, user_id: int) -> str | None:
+        """Delete the user's key; returns their subject id (None if they never had one)."""
+        self._cache.pop(user_id, None)
+        row = await self._keyring.forget(user_id)
+        return row.subject if row else None
+
+    async def find(self, user_id: int) -> Subject | None:
+        """The user's subject if they have one; never creates."""
+        if user_id in self._cache:
+            return self._cache[user_id]
+        row = await self._keyring.find(user_id)
+        return Subject.of(row.subject, unwrap_key(self._master, row.wrapped_key)) if row else None
+
+
+Actor = int | str
+"""A Telegram user id (recorded as their subject id), or "system" / "bot"."""
+
+
+class AuditTrail:
+    def __init__(
+        self, log: AuditLog, subjects: SubjectKeys, redact: Callable[[str], str] | None = None
+    ) -> None:
+        self.log = log
+        self._subjects = subjects
+        self._redact = redact or (lambda text: text)
+
+    def redact(self, text: str) -> str:
+        """Sensitive values replaced by their type before anything is stored (the detector plugs in here)."""
+        return self._redact(text)
+
+    async def subject_id(self, user_id: int) -> str:
+        return (await self._subjects.get(user_id)).id
+
+    async def record(
+        self,
+        type: str,
+        *,
+        actor: Actor = "system",
+        about: int | None = None,
+        data: Mapping[str, Any] | None = None,
+        content: Mapping[str, Any] | None = None,
+        critical: bool = False,
+    ) -> int:
+        """Append an entry about user `about` (if any), with `content` encrypted under their key."""
+        actor_id = await self.subject_id(actor) if isinstance(actor, int) else actor
+        subject = await self._subjects.get(about) if about is not None else None
+        blob = None
+        if content is not None and subject is not None:
+            blob = seal(subject.cipher, subject.id, canonical.encode(dict(content)))
+        return await self.log.append(
+            type,
+            actor=actor_id,
+            subject=subject.id if subject else None,
+            data=data,
+            blob=blob,
+            critical=critical,
+        )
+
+    async def read(self, user_id: int, content_hash: str) -> dict[str, Any] | None:
+        """Decrypt one of the user's content blobs (for their data export); None if erased or absent."""
+        subject = await self._subjects.find(user_id)
+        stored = await self.log.content(content_hash)
+        if subject is None or stored is None or stored.subject != subject.id:
+            return None
+        value = json.loads(unseal(subject.cipher, subject.id, stored.blob))
+        return value if isinstance(value, dict) else None
+
+    async def erase(self, user_id: int, *, actor: Actor = "system") -> str | None:
+        """Crypto-shred a person: log the erasure (checkpointed), then destroy their key and content."""
+        subject = await self._subjects.find(user_id)
+        if subject is None:
+            return None
+        actor_id = await self.subject_id(actor) if isinstance(actor, int) else actor
+        await self.log.append("subject.erased", actor=actor_id, subject=subject.id, critical=True)
+        await self._subjects.destroy(user_id)
+        await self.log.forget_contents(subject.id)
+        return subject.id
