@@ -265,7 +265,7 @@ class Settings(BaseSettings):
     def _anchors_live_elsewhere(self) -> Settings:
         """An anchor inside DATA_DIR would be rewritten along with the log it is meant to pin."""
         if self.audit_anchor_chat_id == 0:
-            raise ValueError("AUDIT_ANCHOR_CHAT_ID must be a Telegram chat id, not 0")
+            raise ValueError("AUDIT_ANCHOR_CHAT_ID must be a non-zero Telegram chat id")
         anchor = self.audit_anchor_file
         if anchor is not None:
             resolved, data_dir = anchor.resolve(), self.data_dir.resolve()
