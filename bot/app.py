@@ -23,6 +23,7 @@ from aiogram.types import BotCommand, Message, User
 
 from bot import __version__
 from bot.audit.anchors import ChatAnchor, FileAnchor
+from bot.audit.auditor import Auditor, AuditPaths
 from bot.audit.trail import AuditTrail, SubjectKeys
 from bot.audit.writer import AuditLog
 from bot.clock import Clock, SystemClock
@@ -146,7 +147,8 @@ async def open_audit(
     await audit_log.start()
     stack.push_async_callback(audit_log.close)
     pin_own_key(settings.trusted_keys_path, audit_log.verifier.encode())
-    return AuditTrail(audit_log, SubjectKeys(keyring, keys.data_key, audit_log, clock))
+    subjects = SubjectKeys(keyring, keys.data_key, audit_log, clock, staged_master=keys.staged_data_key)
+    return AuditTrail(audit_log, subjects)
 
 
 def anchor_to_chat(app: Guardbot, chat_id: int) -> None:
@@ -195,8 +197,17 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         )
         bot = create_bot(settings, gate, clock)
         closers = stack.pop_all()
+    auditor = Auditor(
+        audit.log, AuditPaths(settings.audit_path, settings.trusted_keys_path, settings.audit_anchor_file)
+    )
     dispatcher = Dispatcher(
-        clock=clock, renderer=renderer, role_book=role_book, customers=customers, faq=faq, audit=audit
+        clock=clock,
+        renderer=renderer,
+        role_book=role_book,
+        customers=customers,
+        faq=faq,
+        audit=audit,
+        auditor=auditor,
     )
     register_middlewares(
         dispatcher, customers=customers, role_book=role_book, renderer=renderer, ledger=ledger

@@ -4,8 +4,9 @@ Delivery semantics (DESIGN.md): Telegram redelivers what was not confirmed (poll
 (webhook). So an update counts as received once it is *accepted*: recorded in the audit log (audit first:
 before anything acts on it), then claimed in the database by `(bot id, update_id)`. Only then is it confirmed
 to Telegram (the next `getUpdates` offset, or the webhook's 200), and a redelivered duplicate is dropped —
-a crash between recording and claiming means a second delivery and a second record, never a lost update. Handling runs as a tracked task, so shutdown can wait for it,
-and one sender's updates are handled one at a time, in order ("stop" must not overtake "start").
+a crash between recording and claiming means a second delivery and a second record, never a lost update.
+Handling runs as a tracked task, so shutdown can wait for it, and one sender's updates are handled one at
+a time, in order ("stop" must not overtake "start").
 
 aiogram's own polling confirms before anything is recorded and makes a whole batch undecodable when one
 update is malformed, so Guardbot polls itself: each update is validated on its own and a bad one is skipped.

@@ -56,6 +56,8 @@ _PRIVATE_DIR_MODE = 0o700
 class Keys:
     signing_key: Ed25519PrivateKey
     data_key: bytes
+    staged_data_key: bytes | None = None
+    """The next master key while a data-key rotation is under way (`DATA_KEY_PATH` + ".next")."""
 
 
 @dataclass(frozen=True)
@@ -249,10 +251,57 @@ def load_keys(settings: Settings, *, create: bool = True) -> Keys:
         for key in missing:
             _write_private(key.path, key.make(), key.variable)
     signing_path, data_path = keys[0].path, keys[1].path
+    staged = staged_data_key_path(settings)
     return Keys(
         signing_key=_parse_signing_key(_read_private(signing_path, "SIGNING_KEY_PATH"), signing_path),
         data_key=_parse_data_key(_read_private(data_path, "DATA_KEY_PATH"), data_path),
+        staged_data_key=(
+            _parse_data_key(_read_private(staged, "DATA_KEY_PATH"), staged) if staged.exists() else None
+        ),
     )
+
+
+# --- rotation (`guardbot keys rotate`, with the bot stopped) ----------------------------------------------
+
+
+def staged_data_key_path(settings: Settings) -> Path:
+    path = settings.resolved_data_key_path
+    return path.with_name(path.name + ".next")
+
+
+def _replace_private(path: Path, content: bytes, variable: str) -> None:
+    """Replace `path` atomically with `content` (mode 0600): a crash leaves the old or the new file."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+        _fsync_directory(path.parent)
+    except OSError as exc:
+        raise ConfigError(variable, f"cannot write {path} ({exc.strerror})") from None
+
+
+def replace_signing_key(settings: Settings, key: Ed25519PrivateKey) -> None:
+    _replace_private(settings.resolved_signing_key_path, _signing_key_pem(key), "SIGNING_KEY_PATH")
+
+
+def stage_data_key(settings: Settings) -> bytes:
+    """Write the next master key beside the current one (or return the one an interrupted rotation left)."""
+    staged = staged_data_key_path(settings)
+    _write_private(staged, _new_data_key_file(), "DATA_KEY_PATH")
+    return _parse_data_key(_read_private(staged, "DATA_KEY_PATH"), staged)
+
+
+def commit_staged_data_key(settings: Settings) -> None:
+    """Make the staged master key the current one (after every wrapped key was rewrapped under it)."""
+    staged = staged_data_key_path(settings)
+    try:
+        os.replace(staged, settings.resolved_data_key_path)
+        _fsync_directory(staged.parent)
+    except OSError as exc:
+        raise ConfigError("DATA_KEY_PATH", f"cannot install the new data key ({exc.strerror})") from None
 
 
 def init_keys(settings: Settings) -> list[Path]:

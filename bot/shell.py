@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from bot.app import SHELL_TOKEN, create_guardbot
 from bot.emulator import BotApiEmulator, ChatMessage, EmulatedUser, RecordedCall
+from bot.lock import hold_data_dir
 from bot.logs import configure_logging
 from bot.runner import serve
 from config import Settings, load_settings
@@ -169,6 +170,8 @@ def _shell_settings(base: Settings, data_dir: Path, api_base: str) -> Settings:
             "data_key_path": None,
             "webhook_url": None,
             "webhook_secret": None,
+            "audit_anchor_file": None,
+            "audit_anchor_chat_id": None,
             "web_port": 0,
             **roles,
         }
@@ -223,6 +226,7 @@ def run_shell(data_dir: Path | None) -> int:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guardbot-")))
         data_dir.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(hold_data_dir(data_dir))
         # The terminal is for the conversation; the bot's log goes beside its state.
         log_file = stack.enter_context((data_dir / "guardbot.log").open("a", encoding="utf-8"))
         configure_logging(logging.INFO, log_file)

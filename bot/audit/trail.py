@@ -18,7 +18,16 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.audit import canonical
-from bot.audit.crypto import key_commitment, master_key_id, new_key, seal, unseal, unwrap_key, wrap_key
+from bot.audit.crypto import (
+    CryptoError,
+    key_commitment,
+    master_key_id,
+    new_key,
+    seal,
+    unseal,
+    unwrap_key,
+    wrap_key,
+)
 from bot.audit.entries import new_subject_id
 from bot.audit.writer import AuditLog
 from bot.clock import Clock
@@ -40,11 +49,20 @@ class SubjectKeys:
     """Subject ids and content keys by Telegram user id, cached (creation is once per user)."""
 
     def __init__(
-        self, keyring: KeyringStore, master: bytes, log: AuditLog, clock: Clock, cache_size: int = 10_000
+        self,
+        keyring: KeyringStore,
+        master: bytes,
+        log: AuditLog,
+        clock: Clock,
+        *,
+        staged_master: bytes | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         self._keyring = keyring
         self._master = master
         self._master_id = master_key_id(master)
+        # During an interrupted master-key rotation some rows are wrapped by the next key already.
+        self._masters = {master_key_id(key): key for key in (master, staged_master) if key is not None}
         self._log = log
         self._clock = clock
         self._cache: OrderedDict[int, Subject] = OrderedDict()
@@ -75,7 +93,7 @@ class SubjectKeys:
     async def _load_or_create(self, user_id: int) -> Subject:
         row = await self._keyring.find(user_id)
         if row is not None:
-            return Subject.of(row.subject, unwrap_key(self._master, row.wrapped_key))
+            return Subject.of(row.subject, self._unwrap(row))
         key = new_key()
         row = SubjectRow(user_id, new_subject_id(), wrap_key(self._master, key), self._master_id)
         await self._keyring.add(row, self._clock.now())
@@ -101,7 +119,13 @@ class SubjectKeys:
         if user_id in self._cache:
             return self._cache[user_id]
         row = await self._keyring.find(user_id)
-        return Subject.of(row.subject, unwrap_key(self._master, row.wrapped_key)) if row else None
+        return Subject.of(row.subject, self._unwrap(row)) if row else None
+
+    def _unwrap(self, row: SubjectRow) -> bytes:
+        master = self._masters.get(row.master_key_id)
+        if master is None:
+            raise CryptoError("a content key is wrapped by a master key this deployment does not have")
+        return unwrap_key(master, row.wrapped_key)
 
 
 Actor = int | str

@@ -768,35 +768,31 @@ class _ContentStats:
     erased_missing: int  # blobs gone because their subject was erased
 
 
-def _check_contents(
-    rows: Iterable[tuple[bytes, bytes, bytes]], scan: _RefScan, problems: _Problems
-) -> _ContentStats:
+_Contents = tuple[list[bytes], list[bytes], list[bytes]]  # a batch of rows: SHA-256 keys, subjects, blobs
+
+
+def _check_contents(batches: Iterable[_Contents], scan: _RefScan, problems: _Problems) -> _ContentStats:
     """Every referenced blob present and hashing to its key unless erased; no blob without an entry.
 
-    `rows` are (the SHA-256 a row is filed under, subject, blob); a hash that is not hex comes as it is.
+    A batch is checked with list operations and looked at row by row only when something in it is off.
+    Keys are the SHA-256 a row is filed under (raw bytes when the stored hash is not hex).
     """
     refs, subjects, erased = scan.refs, scan.subjects, scan.erased
     sha256 = hashlib.sha256
     lingering = 0
-    for key, subject, blob in rows:
-        packed = refs.pop(key, None)
-        if packed is None:
-            problems.add(_Problem(None, f"a stored content blob ({_short(key)}) is referenced by no entry"))
-            continue
-        pos, owner = packed >> 32, packed & 0xFFFFFFFF
-        if sha256(blob).digest() != key:
-            problems.add(
-                _Problem(pos, f"content of entry {pos} was modified: its blob does not hash to the entry's")
-            )
-        elif subjects[owner] != subject:
-            problems.add(
-                _Problem(pos, f"content of entry {pos} is stored under another subject than the entry's")
-            )
-        elif erased and erased.get(owner, -1) > pos:
-            lingering += 1
+    for keys, owners, blobs in batches:
+        packed = list(map(refs.pop, keys, itertools.repeat(-1)))
+        if (
+            -1 in packed
+            or [sha256(blob).digest() for blob in blobs] != keys
+            or [subjects[p & 0xFFFFFFFF] for p in packed] != owners
+        ):
+            _content_problems(keys, owners, blobs, packed, scan, problems)
+        elif erased:
+            lingering += sum(erased.get(p & 0xFFFFFFFF, -1) > p >> 32 for p in packed)
     missing_erased = 0
-    for packed in refs.values():
-        pos, owner = packed >> 32, packed & 0xFFFFFFFF
+    for packed_ref in refs.values():
+        pos, owner = packed_ref >> 32, packed_ref & 0xFFFFFFFF
         if erased.get(owner, -1) > pos:
             missing_erased += 1
         else:
@@ -807,6 +803,30 @@ def _check_contents(
                 )
             )
     return _ContentStats(lingering, missing_erased)
+
+
+def _content_problems(
+    keys: list[bytes],
+    owners: list[bytes],
+    blobs: list[bytes],
+    packed: list[int],
+    scan: _RefScan,
+    problems: _Problems,
+) -> None:
+    """The slow path for a batch with a problem: which row, and what."""
+    for key, owner, blob, ref in zip(keys, owners, blobs, packed, strict=True):
+        if ref == -1:
+            problems.add(_Problem(None, f"a stored content blob ({_short(key)}) is referenced by no entry"))
+            continue
+        pos = ref >> 32
+        if hashlib.sha256(blob).digest() != key:
+            problems.add(
+                _Problem(pos, f"content of entry {pos} was modified: its blob does not hash to the entry's")
+            )
+        elif scan.subjects[ref & 0xFFFFFFFF] != owner:
+            problems.add(
+                _Problem(pos, f"content of entry {pos} is stored under another subject than the entry's")
+            )
 
 
 def _short(key: bytes) -> str:
@@ -827,7 +847,7 @@ class _Source(Protocol):
 
     def notes(self, problems: _Problems) -> list[_Note]: ...
     def entries(self, start: int) -> Iterator[list[bytes]]: ...
-    def contents(self) -> Iterator[tuple[bytes, bytes, bytes]]: ...
+    def contents(self) -> Iterator[_Contents]: ...
 
 
 def _line_batches(path: Path, skip: int, count: int) -> Iterator[list[bytes]]:
@@ -903,24 +923,53 @@ class _ExportSource:
     def entries(self, start: int) -> Iterator[list[bytes]]:
         return _line_batches(self.path, 1 + start, self.count - start)
 
-    def contents(self) -> Iterator[tuple[bytes, bytes, bytes]]:
-        remaining = self.content_count + self.checkpoint_count + 1  # one more: a line too many must show
-        lines = itertools.chain.from_iterable(_line_batches(self.path, 1 + self.count, remaining))
+    def contents(self) -> Iterator[_Contents]:
+        """The contents section in batches, then a check that exactly the checkpoint lines follow."""
+        left = self.content_count
+        batches = _line_batches(
+            self.path, 1 + self.count, left + self.checkpoint_count + 1
+        )  # +1: one too many
         number = 2 + self.count
         previous = b""
-        for line in itertools.islice(lines, self.content_count):
-            blob, content_hash, subject = _content_fields(line, number)
-            if content_hash <= previous:
-                raise _Fatal(f"line {number}: content lines are not in strictly increasing order of hash")
-            previous = content_hash
-            yield binascii.unhexlify(content_hash), subject, blob
-            number += 1
-        rest = list(lines)
-        if number != 2 + self.count + self.content_count or rest != self._tail:
+        after: list[bytes] = []
+        for batch in batches:
+            lines = batch[:left]
+            if lines:
+                keys, owners, blobs = _parse_contents(lines, number)
+                if keys[0] <= previous or sorted(keys) != keys or len(set(keys)) != len(keys):
+                    raise _Fatal(
+                        f"lines {number}..{number + len(lines) - 1}: contents are not ordered by hash"
+                    )
+                previous = keys[-1]
+                yield keys, owners, blobs
+                number += len(lines)
+                left -= len(lines)
+            after += batch[len(lines) :]
+        if left or after != self._tail:
             raise _Fatal(
                 f"the export's sections do not match its header ({self.count} entries, {self.content_count} "
                 f"contents, {self.checkpoint_count} checkpoints): lines were added or removed"
             )
+
+
+def _parse_contents(lines: list[bytes], number: int) -> _Contents:
+    """Keys, subjects and blobs of canonical content lines (line `number` first), by their fixed frame."""
+    ends = [len(line) - _CONTENT_TAIL_LENGTH for line in lines]
+    found = list(map(_CONTENT_TAIL.fullmatch, lines, ends))
+    heads = [line[: len(_CONTENT_HEAD)] for line in lines]
+    if None not in found and min(ends) >= len(_CONTENT_HEAD) and heads.count(_CONTENT_HEAD) == len(lines):
+        try:
+            blobs = [
+                binascii.a2b_base64(line[9:end], strict_mode=True)
+                for line, end in zip(lines, ends, strict=True)
+            ]
+        except binascii.Error:
+            pass
+        else:
+            return [binascii.unhexlify(m[1]) for m in found if m], [m[2] for m in found if m], blobs
+    for offset, line in enumerate(lines):
+        _content_fields(line, number + offset)  # raises for the first bad line
+    raise AssertionError("unreachable: a content line failed as a batch but not alone")
 
 
 def _parse_header(raw: bytes) -> dict[str, Any]:
@@ -1052,14 +1101,14 @@ class _DatabaseSource:
         while rows := cursor.fetchmany(4096):
             yield [row[0] for row in rows]
 
-    def contents(self) -> Iterator[tuple[bytes, bytes, bytes]]:
+    def contents(self) -> Iterator[_Contents]:
         cursor = self._conn.execute(
             "SELECT COALESCE(CAST(hash AS BLOB), x''), COALESCE(CAST(subject AS BLOB), x''), "
             "COALESCE(CAST(blob AS BLOB), x'') FROM contents ORDER BY hash"
         )
-        for content_hash, subject, blob in cursor:
-            key = binascii.unhexlify(content_hash) if _HEX_HASH.fullmatch(content_hash) else content_hash
-            yield key, subject, blob
+        while rows := cursor.fetchmany(4096):
+            keys = [binascii.unhexlify(h) if _HEX_HASH.fullmatch(h) else h for h, _, _ in rows]
+            yield keys, [subject for _, subject, _ in rows], [blob for _, _, blob in rows]
 
     def close(self) -> None:
         self._conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.telegram.routers import admin, customer, errors, fallback, refusals
+from bot.telegram.routers import admin, compliance, customer, errors, fallback, refusals
 
 
 def create_routers() -> list[Router]:
@@ -14,6 +14,7 @@ def create_routers() -> list[Router]:
     return [
         errors.create_router(),
         admin.create_router(),
+        compliance.create_router(),
         refusals.create_router(),
         customer.create_router(),
         fallback.create_router(),
