@@ -1,11 +1,12 @@
 """Verification throughput on a 1,000,000-entry audit export (issue #3's target: >= 200,000 entries/s here).
 
 Builds once, and caches under /tmp/guardbot-bench/, a valid export with realistic entries — 10,000 subjects,
-inbound updates and outbound calls with encrypted-content blobs (random bytes of plausible size), their results,
-a few refusals, a few erased subjects — and a checkpoint signed every 100 entries, as the writer signs them.
-It is generated with the audit primitives directly (build_entry, the Merkle frontier, note.sign), not through
-AuditStore, which would take minutes. Then `verify_export` runs in a fresh process (so its peak memory is its
-own) and the figures are printed: wall time, entries per second, peak RSS of the verifier and of its worker.
+inbound updates and outbound calls with encrypted-content blobs (random bytes of plausible size), their
+results, key creations and a few erased subjects — and a checkpoint signed every 100 entries, as the writer
+signs them. It is generated with the audit primitives directly (build_entry, the Merkle frontier, note.sign),
+not through AuditStore, which would take minutes. Then `verify_export` runs in a fresh process (so its peak
+memory is its own) and the figures are printed: wall time, entries per second, peak RSS of the verifier and
+of its worker. The verifier uses both cores: run it while nothing else is busy, or the figure drops.
 
     .venv/bin/python -m bench.audit_verify [--entries 1000000] [--thorough] [--database] [--rebuild]
 
@@ -26,6 +27,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -50,11 +52,11 @@ def export_path(entries: int) -> Path:
     return CACHE / f"audit-export-{entries}-r{FORMAT_REVISION}.jsonl"
 
 
-# --- generating the log --------------------------------------------------------------------------------------
+# --- generating the log -------------------------------------------------------------------------------------
 
 
 class _Log:
-    """Appends entries the way the writer does, up to `limit`; contents are written sorted by hash at the end."""
+    """Appends entries as the writer does, up to `limit`; contents are written sorted by hash at the end."""
 
     def __init__(self, rng: random.Random, limit: int) -> None:
         self.rng = rng
@@ -71,7 +73,7 @@ class _Log:
         return self.frontier.size >= self.limit
 
     def add(
-        self, kind: str, actor: str, subject: str | None, data: dict[str, object], blob: bytes | None
+        self, kind: str, actor: str, subject: str | None, data: Mapping[str, object], blob: bytes | None
     ) -> int:
         if self.full:
             return -1
@@ -165,7 +167,7 @@ def write_export(log: _Log, path: Path) -> None:
     temporary.replace(path)
 
 
-# --- loading it into an audit.db -----------------------------------------------------------------------------
+# --- loading it into an audit.db ----------------------------------------------------------------------------
 
 
 def load_database(export: Path, db: Path) -> None:
@@ -203,7 +205,7 @@ def load_database(export: Path, db: Path) -> None:
     conn.close()
 
 
-# --- measuring -----------------------------------------------------------------------------------------------
+# --- measuring ----------------------------------------------------------------------------------------------
 
 
 def measure(path: Path, *, database: bool, thorough: bool) -> dict[str, float]:

@@ -60,7 +60,7 @@ def build_audit_db_sync(path: Path, **options: Any) -> BuiltLog:
 async def build_audit_db(
     path: Path, *, entries: int = 1037, checkpoint_every: int = 100, subjects: int = 8, seed: int = 7
 ) -> BuiltLog:
-    """Write `entries` entries to a new audit.db at `path` (checkpoints at every multiple of checkpoint_every)."""
+    """Write `entries` entries to a new audit.db at `path`, a checkpoint every `checkpoint_every`."""
     rng = random.Random(seed)
     key = Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
     people = [f"s-{rng.randbytes(16).hex()}" for _ in range(subjects)]

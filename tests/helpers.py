@@ -16,6 +16,7 @@ from config import Settings
 TEST_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN_ID = 900
 AGENT_ID = 901
+COMPLIANCE_ID = 902
 
 
 def free_port() -> int:
@@ -32,6 +33,7 @@ def make_settings(data_dir: Path, api_base: str | None = None, **overrides: Any)
         "web_port": 0,
         "admin_ids": (ADMIN_ID,),
         "agent_ids": (AGENT_ID,),
+        "compliance_ids": (COMPLIANCE_ID,),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

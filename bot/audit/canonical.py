@@ -49,6 +49,11 @@ def encode(value: Any) -> bytes:
     return _ENCODER.encode(value).encode()
 
 
+def encode_string(value: str) -> str:
+    """One JSON string, escaped exactly as `encode` would."""
+    return _ENCODER.encode(value)
+
+
 def is_canonical(raw: bytes) -> bool:
     """Whether `raw` is exactly the canonical encoding of what it parses to."""
     try:

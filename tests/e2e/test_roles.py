@@ -7,7 +7,7 @@ import pytest
 from bot.app import Guardbot
 from bot.emulator import BotApiEmulator
 from flows.roles import Role
-from tests.helpers import ADMIN_ID, AGENT_ID
+from tests.helpers import ADMIN_ID, AGENT_ID, COMPLIANCE_ID
 
 
 async def test_settings_grant_roles_at_start(guardbot: Guardbot) -> None:
@@ -20,7 +20,10 @@ async def test_admin_lists_grants_and_revokes(emulator: BotApiEmulator, guardbot
     admin = emulator.user(ADMIN_ID, first_name="Ada")
     admin.send("/roles")
     listing = await admin.wait_for_bot_message()
-    assert listing.text == f"Staff roles:\n{ADMIN_ID}: admin (settings)\n{AGENT_ID}: agent (settings)"
+    assert listing.text == (
+        f"Staff roles:\n{ADMIN_ID}: admin (settings)\n{AGENT_ID}: agent (settings)\n"
+        f"{COMPLIANCE_ID}: compliance (settings)"
+    )
 
     admin.send("/roles grant 3003 compliance")
     assert (await admin.wait_for_bot_message()).text == "Granted compliance to 3003."

@@ -2,10 +2,10 @@
 that verification names what happened — on the export file and on the live database alike.
 
 The log is built once per module through AuditStore (tests/audit_builder.py). Each test takes its parts
-(entry bodies, content rows, checkpoint notes), tampers the way an attacker would (updating the export header's
-counts, recomputing the chain when that is the attack), writes them back as an export file or as an audit.db,
-and verifies. `target` is an entry inside the checkpoint interval 500..599, so a root mismatch that cannot be
-narrowed further points at "seq 500..599".
+(entry bodies, content rows, checkpoint notes), tampers the way an attacker would (updating the export
+header's counts, recomputing the chain when that is the attack), writes them back as an export file or as
+an audit.db, and verifies. `target` is an entry inside the checkpoint interval 500..599, so a root mismatch
+that cannot be narrowed further points at "seq 500..599".
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+import bot.audit.verify as verify_module
 from bot.audit.canonical import encode
 from bot.audit.entries import GENESIS
-from bot.audit.export import checkpoint_line, content_line, export_log, header_line
+from bot.audit.export import ExportError, checkpoint_line, content_line, export_log, header_line
 from bot.audit.merkle import Frontier, leaf_hash
-from bot.audit.note import Verifier, verifier_for
+from bot.audit.note import Verifier, parse_verifier, verifier_for
 from bot.audit.verify import (
     VerifyError,
     VerifyReport,
@@ -101,7 +102,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(log, parts, export, target)
 
 
-# --- reading and writing logs --------------------------------------------------------------------------------
+# --- reading and writing logs -------------------------------------------------------------------------------
 
 
 def _backup(source: Path, target: Path) -> None:
@@ -168,29 +169,30 @@ def write_anchors(path: Path, notes: Sequence[str]) -> Path:
 
 @pytest.fixture
 def verify(built: Built, tmp_path: Path) -> Callable[..., VerifyReport]:
-    """verify(parts, medium, anchors=(), trusted=None, **options): write the parts to `medium` and verify."""
+    """verify(parts, medium, anchors=(), trusted=None, thorough=False): write the parts out and verify."""
 
     def run(
         parts: Parts,
         medium: str,
         anchors: Sequence[str] = (),
         trusted: Sequence[Verifier] | None = None,
-        **options: object,
+        thorough: bool = False,
     ) -> VerifyReport:
         keys = [built.log.verifier] if trusted is None else list(trusted)
         if medium == "export":
-            report = verify_export(write_export(parts, tmp_path / "log.jsonl"), keys, anchors, **options)
-        else:
-            report = verify_database(
-                write_database(parts, built.log.path, tmp_path / "audit.db"), keys, anchors
+            report = verify_export(
+                write_export(parts, tmp_path / "log.jsonl"), keys, anchors, thorough=thorough
             )
+        else:
+            db = write_database(parts, built.log.path, tmp_path / "audit.db")
+            report = verify_database(db, keys, anchors, thorough=thorough)
         assert report.ok == (report.reason is None)
         return report
 
     return run
 
 
-# --- tampering tools -----------------------------------------------------------------------------------------
+# --- tampering tools ----------------------------------------------------------------------------------------
 
 
 def rechain(entries: list[bytes], start: int) -> None:
@@ -203,7 +205,7 @@ def rechain(entries: list[bytes], start: int) -> None:
 
 
 def resign(parts: Parts, key_seed: int | None, built: Built, origin: str | None = None) -> None:
-    """Recompute every checkpoint for the (edited) entries and sign it: with the real key (None) or another."""
+    """Recompute every checkpoint for the edited entries and sign it, with the real key (None) or another."""
     key = built.log.signing_key if key_seed is None else signing_key(key_seed)
     roots = _roots(parts.entries)
     name = origin or parts.origin
@@ -252,7 +254,7 @@ def original_notes(built: Built, sizes: Sequence[int]) -> list[str]:
     return [built.parts.note(size) for size in sizes]
 
 
-# --- control cases -------------------------------------------------------------------------------------------
+# --- control cases ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("medium", MEDIA)
@@ -299,7 +301,7 @@ def test_erased_content_is_accepted_only_for_the_erased_subject(
     assert report.ok and report.erased_subjects == 1
 
 
-# --- entries -------------------------------------------------------------------------------------------------
+# --- entries ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("medium", MEDIA)
@@ -329,6 +331,26 @@ def test_a_flipped_byte_that_breaks_the_entry_names_it(
     assert not report.ok
     assert report.first_bad == built.target
     assert report.reason == f"entry {built.target} {reason}"
+
+
+@pytest.mark.parametrize("medium", MEDIA)
+def test_an_unreadable_content_hash_does_not_hide_the_erasure_after_it(
+    built: Built, verify: Callable[..., VerifyReport], medium: str
+) -> None:
+    """The fast path reads a batch entry by entry when one entry is off; the erasure in the same batch
+    must still count, or the erased subject's missing content would look like an earlier problem."""
+    parts = built.parts.copy()
+    content = parts.value(built.target)["content"]
+    assert isinstance(content, str) and built.target < built.log.erasure_seq
+    parts.entries[built.target] = parts.entries[built.target].replace(content.encode(), b"z" * 64)
+    rechain(parts.entries, built.target + 1)
+    report = verify(parts, medium)
+    assert report.first_bad == built.target
+    assert (
+        report.reason
+        == f"entry {built.target} is malformed: content must be null or a lower-case hex SHA-256"
+    )
+    assert not any("missing" in problem for problem in report.problems)
 
 
 @pytest.mark.parametrize("medium", MEDIA)
@@ -418,7 +440,8 @@ def test_a_forged_entry_inserted_without_renumbering_is_named(
     assert not report.ok
     assert report.first_bad == built.target
     assert report.reason == (
-        f"an entry was inserted: positions {built.target} and {built.target + 1} both claim seq {built.target}"
+        f"an entry was inserted: positions {built.target} and {built.target + 1} "
+        f"both claim seq {built.target}"
     )
 
 
@@ -498,7 +521,7 @@ def test_a_problem_in_the_unsigned_tail_is_named_too(
     )
 
 
-# --- truncation and rewriting --------------------------------------------------------------------------------
+# --- truncation and rewriting -------------------------------------------------------------------------------
 
 
 def truncated(built: Built, size: int) -> Parts:
@@ -583,12 +606,30 @@ def test_an_insider_rewrite_with_the_real_key_passes_alone_and_is_caught_against
     assert not anchored.ok
     assert anchored.first_bad == 300
     assert anchored.reason == (
-        "an entry in seq 300..599 was changed: the root does not match checkpoint 600 (anchored); the log's own "
+        "an entry in seq 300..599 was changed: the root does not match checkpoint 600 (anchored); "
+        "the log's own "
         "checkpoints were re-signed to match: it was done with the signing key"
     )
 
 
-# --- checkpoints ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("medium", MEDIA)
+def test_thorough_mode_catches_a_non_canonical_entry_the_signer_signed(
+    built: Built, verify: Callable[..., VerifyReport], medium: str
+) -> None:
+    """The fast path trusts the signer to have written canonical entries; thorough mode checks every one."""
+    parts = built.parts.copy()
+    # Inside the data object, where the fast path does not look: the same value, not canonical bytes.
+    parts.entries[built.target] = parts.entries[built.target].replace(b'"private"', b'"\\u0070rivate"')
+    rechain(parts.entries, built.target + 1)
+    resign(parts, key_seed=None, built=built)
+    assert verify(parts, medium).ok
+    report = verify(parts, medium, thorough=True)
+    assert not report.ok
+    assert report.first_bad == built.target
+    assert (report.reason or "").startswith(f"entry {built.target} is not canonical JSON")
+
+
+# --- checkpoints --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("medium", MEDIA)
@@ -658,7 +699,7 @@ def test_a_log_without_any_checkpoint_is_not_trusted(
     assert report.reason == "no checkpoint is signed by a trusted key: the log has no checkpoint"
 
 
-# --- contents ------------------------------------------------------------------------------------------------
+# --- contents -----------------------------------------------------------------------------------------------
 
 
 def _content_index(parts: Parts, content_hash: object) -> int:
@@ -726,7 +767,7 @@ def test_a_content_blob_no_entry_references(
 def test_content_of_an_erased_subject_may_also_still_be_there(
     built: Built, verify: Callable[..., VerifyReport], medium: str
 ) -> None:
-    """An erasure interrupted between its entry and the deletion: accepted (the key is gone), with a warning."""
+    """An erasure interrupted between its entry and the deletion: accepted, as the key is gone; a warning."""
     parts = built.parts.copy()
     parts.contents.append(built.log.erased_contents[0])
     report = verify(parts, medium)
@@ -794,10 +835,10 @@ def test_an_export_header_naming_other_keys_gives_a_warning(
     )
 
 
-# --- modes ---------------------------------------------------------------------------------------------------
+# --- modes --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tamper", ["none", "swap", "rechained-edit"])
+@pytest.mark.parametrize("tamper", ["none", "swap", "rechained-edit", "blob-modified", "blob-deleted"])
 def test_the_worker_process_and_thorough_mode_give_the_same_report(
     built: Built, tmp_path: Path, tamper: str
 ) -> None:
@@ -807,6 +848,11 @@ def test_the_worker_process_and_thorough_mode_give_the_same_report(
     elif tamper == "rechained-edit":
         edit(parts, built.target)
         rechain(parts.entries, built.target + 1)
+    elif tamper == "blob-modified":  # the last blob: in the worker's share of the contents
+        content_hash, subject, blob = parts.contents[-1]
+        parts.contents[-1] = (content_hash, subject, blob[::-1])
+    elif tamper == "blob-deleted":
+        del parts.contents[-1]
     path = write_export(parts, tmp_path / "x.jsonl")
     inline = verify_export(path, [built.log.verifier], parallel=False)
     assert verify_export(path, [built.log.verifier], parallel=True) == inline
@@ -814,7 +860,7 @@ def test_the_worker_process_and_thorough_mode_give_the_same_report(
     assert (thorough.ok, thorough.first_bad, thorough.reason) == (inline.ok, inline.first_bad, inline.reason)
 
 
-# --- input files ---------------------------------------------------------------------------------------------
+# --- input files --------------------------------------------------------------------------------------------
 
 
 def test_load_verifiers_skips_comments_and_names_a_bad_line(built: Built, tmp_path: Path) -> None:
@@ -835,6 +881,8 @@ def test_load_anchors_ignores_other_keys_and_names_a_bad_line(built: Built, tmp_
     anchors.write_text(anchors.read_text() + '{"anchored_at": 3}\n')
     with pytest.raises(VerifyError, match=r"a\.jsonl:3: expected an object with a \"checkpoint\" string"):
         load_anchors(anchors)
+    anchors.write_text("\n")
+    assert load_anchors(anchors) == []  # nothing anchored yet; the report will say "not anchored"
     anchors.write_text("{not json\n")
     with pytest.raises(VerifyError, match=r"a\.jsonl:1: not a JSON line"):
         load_anchors(anchors)
@@ -851,3 +899,110 @@ def test_the_database_is_only_read(built: Built, tmp_path: Path) -> None:
     before = copy.read_bytes()
     assert verify_database(copy, [built.log.verifier]).ok
     assert copy.read_bytes() == before
+
+
+# --- the format document ------------------------------------------------------------------------------------
+
+FORMAT_DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-format.md"
+
+
+def _doc_block(marker: str) -> str:
+    """The fenced block that follows `<!-- marker -->` in docs/audit-format.md."""
+    after = FORMAT_DOC.read_text(encoding="utf-8").split(f"<!-- {marker} -->\n", 1)[1]
+    return after.split("\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_worked_example_in_the_format_document_verifies(tmp_path: Path) -> None:
+    export = tmp_path / "example.jsonl"
+    export.write_text(_doc_block("example-export"), encoding="utf-8")
+    key = parse_verifier(_doc_block("example-key").strip())
+    report = verify_export(export, [key])
+    assert report.ok, report.summary()
+    assert (report.entries, report.checkpoints_verified, report.latest_checkpoint) == (3, 1, 3)
+
+
+@pytest.fixture(scope="module")
+def minimal_verifier() -> Callable[..., None]:
+    """The document's minimal verifier, as an auditor would copy it."""
+    namespace: dict[str, object] = {"__name__": "verify_min"}
+    exec(compile(_doc_block("minimal-verifier"), "verify_min.py", "exec"), namespace)
+    verify_function = namespace["verify"]
+    assert callable(verify_function)
+    return verify_function
+
+
+def test_the_minimal_verifier_of_the_format_document_agrees(
+    built: Built, tmp_path: Path, minimal_verifier: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = built.log.verifier.encode()
+    minimal_verifier(str(built.export), key)
+    assert capsys.readouterr().out == "intact: 1037 entries, 37 after the latest checkpoint (1000)\n"
+
+    edited = built.parts.copy()
+    edit(edited, built.target)
+    rechain(edited.entries, built.target + 1)
+    modified = built.parts.copy()
+    content_hash, subject, blob = modified.contents[0]
+    modified.contents[0] = (content_hash, subject, blob[::-1])
+    resigned = edited.copy()
+    resign(resigned, key_seed=666, built=built)
+    cases = [
+        (edited, (), "root does not match checkpoint 600"),
+        (modified, (), "a blob was modified"),
+        (truncated(built, 950), original_notes(built, [1000]), "entries were removed"),
+        (resigned, (), "not signed by a trusted key"),
+    ]
+    for parts, anchors, reason in cases:
+        path = write_export(parts, tmp_path / "case.jsonl")
+        assert not verify_export(path, [built.log.verifier], anchors).ok
+        with pytest.raises(SystemExit, match=reason):
+            minimal_verifier(str(path), key, anchors)
+
+
+# --- the verifier's Merkle tree -----------------------------------------------------------------------------
+
+
+def test_the_chunked_tree_gives_the_frontiers_roots_across_chunk_boundaries() -> None:
+    """The test logs fit in one 4,096-leaf chunk; with 4-leaf chunks every merging path is exercised."""
+
+    class SmallTree(verify_module._Tree):
+        CHUNK = 4
+
+    rng = random.Random(3)
+    leaves = [leaf_hash(rng.randbytes(8)) for _ in range(150)]
+    frontier, expected = Frontier(), {0: Frontier().root()}
+    for leaf in leaves:
+        frontier.append(leaf)
+        expected[frontier.size] = frontier.root()
+    tree = SmallTree(frozenset(expected))
+    position = 0
+    while position < len(leaves):  # batches of uneven sizes, as the readers deliver them
+        size = rng.randint(0, 11)
+        tree.extend(leaves[position : position + size])
+        position += size
+    assert tree.finish() == expected
+
+
+# --- export -------------------------------------------------------------------------------------------------
+
+
+def test_an_entry_with_a_raw_newline_cannot_be_exported_and_nothing_is_left_behind(
+    built: Built, tmp_path: Path
+) -> None:
+    parts = built.parts.copy()
+    parts.entries[5] = parts.entries[5].replace(b'"data":{', b'"data":{\n', 1)
+    db = write_database(parts, built.log.path, tmp_path / "audit.db")
+    out = tmp_path / "out" / "export.jsonl"
+    out.parent.mkdir()
+    with pytest.raises(ExportError, match="entry row 5 contains a newline byte"):
+        export_log(db, out, [])
+    assert list(out.parent.iterdir()) == []
+    report = verify_database(db, [built.log.verifier])
+    assert (report.first_bad, (report.reason or "")[:33]) == (5, "entry 5 is not canonical JSON (it")
+
+
+def test_a_mistyped_public_key_is_refused_before_anything_is_written(built: Built, tmp_path: Path) -> None:
+    name, _, key = built.log.verifier.encode().split("+", 2)
+    with pytest.raises(ExportError, match="verifier key's ID does not match"):
+        export_log(built.log.path, tmp_path / "x.jsonl", [f"{name}+00000000+{key}"])
+    assert not (tmp_path / "x.jsonl").exists()
