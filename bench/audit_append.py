@@ -60,7 +60,8 @@ async def measure(total: int, writers: int, people: int) -> None:
         await store.close()
     cuts = statistics.quantiles(latencies, n=100)
     print(
-        f"{len(latencies)} entries from {writers} concurrent writers ({people} people), on {os.cpu_count()} cores"
+        f"{len(latencies)} entries from {writers} concurrent writers ({people} people),"
+        f" on {os.cpu_count()} cores"
     )
     print(f"append throughput: {len(latencies) / elapsed:,.0f} entries/s (target ≥ 20,000)")
     print(f"latency until durable: p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms")

@@ -46,7 +46,10 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 def encode(value: Any) -> bytes:
     """The canonical bytes of `value`; raises NotCanonical for values outside the subset."""
     _check(value)
-    return _ENCODER.encode(value).encode()
+    try:
+        return _ENCODER.encode(value).encode()
+    except UnicodeEncodeError:  # a lone surrogate: not a Unicode string JSON can carry
+        raise NotCanonical("strings must be valid Unicode") from None
 
 
 def encode_string(value: str) -> str:
@@ -58,5 +61,5 @@ def is_canonical(raw: bytes) -> bool:
     """Whether `raw` is exactly the canonical encoding of what it parses to."""
     try:
         return encode(json.loads(raw)) == raw
-    except (ValueError, NotCanonical):
+    except (ValueError, NotCanonical, RecursionError):
         return False

@@ -26,6 +26,18 @@ class NoteError(ValueError):
     """A note or key that is malformed, unsigned by a trusted key, or badly signed; `str()` says which."""
 
 
+class MalformedNote(NoteError):
+    """Not a well-formed note, signature line or key."""
+
+
+class UntrustedNote(NoteError):
+    """No signature by a trusted key (unsigned, or signed only by keys the verifier does not pin)."""
+
+
+class BadSignature(NoteError):
+    """A trusted key's signature does not verify: the note was altered."""
+
+
 def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
@@ -58,17 +70,17 @@ def parse_verifier(text: str) -> Verifier:
         raw = base64.b64decode(encoded, validate=True)
         given_id = bytes.fromhex(hex_id)
     except (ValueError, binascii.Error):
-        raise NoteError("not a verifier key (name+keyid+base64)") from None
+        raise MalformedNote("not a verifier key (name+keyid+base64)") from None
     if not name or raw[:1] != ED25519 or len(raw) != 33 or len(given_id) != 4:
-        raise NoteError("not an Ed25519 verifier key")
+        raise MalformedNote("not an Ed25519 verifier key")
     if key_id(name, raw[1:]) != given_id:
-        raise NoteError("verifier key's ID does not match its public key")
+        raise MalformedNote("verifier key's ID does not match its public key")
     return Verifier(name, given_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
 
 
 def _check_text(text: str) -> None:
     if not text.endswith("\n") or any(c < " " and c != "\n" for c in text):
-        raise NoteError("note text must end with a newline and contain no control characters")
+        raise MalformedNote("note text must end with a newline and contain no control characters")
 
 
 def sign(text: str, signers: list[tuple[str, Ed25519PrivateKey]]) -> str:
@@ -96,31 +108,31 @@ def open_note(note: str, trusted: list[Verifier]) -> SignedNote:
     """
     text, sep, signatures = note.rpartition("\n\n")
     if not sep or not signatures.endswith("\n"):
-        raise NoteError("malformed note: no signature block")
+        raise MalformedNote("malformed note: no signature block")
     text += "\n"
     _check_text(text)
     signed_by: list[Verifier] = []
     lines = signatures[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
-        raise NoteError("too many signatures")
+        raise MalformedNote("too many signatures")
     for line in lines:
         prefix = DASH + " "
         if not line.startswith(prefix) or line.count(" ") != 2:
-            raise NoteError("malformed signature line")
+            raise MalformedNote("malformed signature line")
         name, encoded = line[len(prefix) :].split(" ")
         try:
             blob = base64.b64decode(encoded, validate=True)
         except binascii.Error:
-            raise NoteError("malformed signature encoding") from None
+            raise MalformedNote("malformed signature encoding") from None
         for verifier in trusted:
             if verifier.name == name and verifier.key_id == blob[:4]:
                 try:
                     verifier.public_key.verify(blob[4:], text.encode())
                 except InvalidSignature:
-                    raise NoteError(f"bad signature by trusted key {verifier.encode()[:40]}…") from None
+                    raise BadSignature(f"bad signature by trusted key {verifier.encode()[:40]}…") from None
                 signed_by.append(verifier)
     if not signed_by:
-        raise NoteError("not signed by any trusted key")
+        raise UntrustedNote("not signed by any trusted key")
     return SignedNote(text, tuple(signed_by))
 
 
@@ -138,13 +150,13 @@ def parse_checkpoint(text: str) -> Checkpoint:
     """Parse a checkpoint's (already verified) note text; extension lines after the root are allowed."""
     lines = text.split("\n")
     if len(lines) < 4 or not lines[0] or not lines[1].isascii() or not lines[1].isdigit():
-        raise NoteError("malformed checkpoint text")
+        raise MalformedNote("malformed checkpoint text")
     if lines[1] != str(int(lines[1])):
-        raise NoteError("checkpoint size is not a canonical decimal")
+        raise MalformedNote("checkpoint size is not a canonical decimal")
     try:
         root = base64.b64decode(lines[2], validate=True)
     except binascii.Error:
-        raise NoteError("checkpoint root is not base64") from None
+        raise MalformedNote("checkpoint root is not base64") from None
     if len(root) != 32:
-        raise NoteError("checkpoint root is not 32 bytes")
+        raise MalformedNote("checkpoint root is not 32 bytes")
     return Checkpoint(lines[0], int(lines[1]), root)

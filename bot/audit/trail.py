@@ -172,10 +172,10 @@ class AuditTrail:
             critical=critical,
         )
 
-    async def read(self, user_id: int, content_hash: str) -> dict[str, Any] | None:
-        """Decrypt one of the user's content blobs (for their data export); None if erased or absent."""
+    async def read(self, user_id: int, seq: int) -> dict[str, Any] | None:
+        """Decrypt the content of entry `seq` for its person (their data export); None if erased or absent."""
         subject = await self._subjects.find(user_id)
-        stored = await self.log.content(content_hash)
+        stored = await self.log.content(seq)
         if subject is None or stored is None or stored.subject != subject.id:
             return None
         value = json.loads(unseal(subject.cipher, subject.id, stored.blob))

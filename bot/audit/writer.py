@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bot.audit.entries import GENESIS, build_entry
 from bot.audit.merkle import Frontier, leaf_hash
-from bot.audit.note import Checkpoint, Verifier, sign, verifier_for
+from bot.audit.note import Checkpoint, NoteError, Verifier, open_note, parse_checkpoint, sign, verifier_for
 from bot.clock import Clock
+from bot.errors import GuardbotError
 from bot.storage.audit import AuditStore, StoredContent, StoredEntry
 
 log = logging.getLogger("guardbot.audit")
@@ -35,6 +36,11 @@ CHECKPOINT_MIN_GAP = 0.05
 """Under heavy load, count-triggered checkpoints (each an fsync) come at most this often: at 20,000 entries/s
 a checkpoint per 100 entries would be 200 fsyncs a second and cost a third of the throughput (measured)."""
 MAX_BATCH = 2000
+
+
+class AuditIntegrityError(GuardbotError):
+    """The stored log does not match what the writer signed: it was altered, and must not be extended."""
+
 
 Anchor = Callable[[str, bool], Awaitable[None]]
 """Receives each new signed checkpoint note, and whether it followed a critical entry."""
@@ -98,8 +104,8 @@ class AuditLog:
     def latest_checkpoint(self) -> str | None:
         return self._latest_note
 
-    async def content(self, content_hash: str) -> StoredContent | None:
-        return await self._store.content(content_hash)
+    async def content(self, seq: int) -> StoredContent | None:
+        return await self._store.content(seq)
 
     async def forget_contents(self, subject: str) -> int:
         return await self._store.forget_contents(subject)
@@ -108,18 +114,53 @@ class AuditLog:
         self._anchors.append(anchor)
 
     async def start(self) -> None:
-        """Rebuild the chain head and Merkle frontier from the stored log, then start writing."""
+        """Rebuild the chain head and Merkle frontier from the stored log, check them, start writing.
+
+        The stored leaf hashes are a cache; before signing anything new the writer makes sure they match its
+        own latest signed checkpoint, and recomputes the unsigned tail from the entries themselves — so it
+        never extends (and signs) a log that was altered while the bot was down.
+        """
         leaves = await self._store.leaves()
-        for leaf in leaves:
-            self._frontier.append(leaf)
-        if leaves:
-            self._prev = leaves[-1].hex()
         latest = await self._store.latest_checkpoint()
+        signed = 0
         if latest is not None:
-            self._checkpointed, self._latest_note = latest
+            signed, self._latest_note = latest
+            self._check_signed_prefix(leaves, signed, latest[1])
+        for leaf in leaves[:signed]:
+            self._frontier.append(leaf)
+        self._prev = leaves[signed - 1].hex() if signed else GENESIS
+        for entry in await self._store.entries_from(signed):
+            leaf = leaf_hash(entry.body)
+            if (
+                entry.seq != self._frontier.size
+                or leaf != entry.leaf
+                or f'"prev":"{self._prev}"'.encode() not in entry.body
+            ):
+                raise AuditIntegrityError(
+                    f"entry {entry.seq} does not continue the log; run `guardbot audit verify`"
+                )
+            self._frontier.append(leaf)
+            self._prev = leaf.hex()
+        self._checkpointed = signed
         self._checkpointed_at = self._clock.now()
         self._writer = asyncio.create_task(self._write_forever(), name="audit-writer")
         self._ticker = asyncio.create_task(self._tick(), name="audit-ticker")
+
+    def _check_signed_prefix(self, leaves: list[bytes], size: int, note: str) -> None:
+        try:
+            text = open_note(note, [verifier_for(self.origin, key) for key in self._signers]).text
+            checkpoint = parse_checkpoint(text)
+        except NoteError as exc:
+            raise AuditIntegrityError(
+                f"the latest checkpoint does not verify with the signing key ({exc})"
+            ) from None
+        frontier = Frontier()
+        for leaf in leaves[:size]:
+            frontier.append(leaf)
+        if checkpoint.size != size or len(leaves) < size or frontier.root() != checkpoint.root:
+            raise AuditIntegrityError(
+                f"the stored log does not match its latest checkpoint ({size}); run `guardbot audit verify`"
+            )
 
     async def append(
         self,
@@ -202,10 +243,10 @@ class AuditLog:
         entries: list[StoredEntry] = []
         contents: list[StoredContent] = []
         for item in batch:
+            seq = frontier.size
             content_hash = hashlib.sha256(item.blob).hexdigest() if item.blob is not None else None
             if item.blob is not None and item.subject is not None and content_hash is not None:
-                contents.append(StoredContent(content_hash, item.subject, item.blob))
-            seq = frontier.size
+                contents.append(StoredContent(content_hash, item.subject, item.blob, seq))
             body = build_entry(
                 seq=seq,
                 ts_ms=item.ts_ms,

@@ -121,9 +121,9 @@ async def test_erased_customer_content_is_gone_and_the_log_still_verifies(
         subject = await app.audit.subject_id(8101)
         own = [e for e in entries(settings.audit_path) if e["subject"] == subject and e["content"]]
         assert own
-        assert await app.audit.read(8101, own[0]["content"]) is not None
+        assert await app.audit.read(8101, own[0]["seq"]) is not None
         assert await app.audit.erase(8101) == subject
-        assert await app.audit.read(8101, own[0]["content"]) is None
+        assert await app.audit.read(8101, own[0]["seq"]) is None
     assert 8101 not in subjects(settings.keyring_path)
     with sqlite3.connect(settings.audit_path) as conn:
         assert conn.execute("SELECT count(*) FROM contents WHERE subject = ?", (subject,)).fetchone() == (0,)
@@ -190,7 +190,7 @@ async def test_key_rotation(tmp_path: Path, emulator: BotApiEmulator, settings: 
     async with running_bot(settings) as app:
         carol.send("/start")
         await carol.wait_for_bot_message()
-        assert await app.audit.read(8301, before["content"]) is not None  # rewrapped, still readable
+        assert await app.audit.read(8301, before["seq"]) is not None  # rewrapped, still readable
     rotations = [e for e in entries(settings.audit_path) if e["type"] == "key.rotated"]
     assert {e["data"]["key"] for e in rotations} == {"signing", "data"}
     both = cli("audit", "verify", cwd=tmp_path, env=env)
@@ -209,3 +209,27 @@ def test_offline_verify_needs_pinned_keys(tmp_path: Path, missing: str) -> None:
     result = cli("audit", "verify", "--export", str(export), cwd=tmp_path)
     assert result.returncode == 2
     assert missing in result.stderr
+
+
+async def test_the_bot_refuses_to_extend_a_log_altered_while_it_was_down(
+    tmp_path: Path, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    from bot.app import create_guardbot
+    from bot.audit.merkle import leaf_hash
+    from bot.audit.writer import AuditIntegrityError
+
+    async with running_bot(settings):
+        erin = emulator.user(8401, first_name="Erin")
+        erin.send("/start")
+        await erin.wait_for_bot_message()
+    with sqlite3.connect(settings.audit_path) as conn:
+        body = conn.execute("SELECT body FROM entries WHERE seq = 1").fetchone()[0]
+        forged = (
+            bytes(body).replace(b'"kind":"', b'"kind":"x', 1) if b'"kind":"' in body else bytes(body) + b" "
+        )
+        conn.execute("UPDATE entries SET body = ?, leaf = ? WHERE seq = 1", (forged, leaf_hash(forged)))
+    with pytest.raises(AuditIntegrityError, match="does not match its latest checkpoint"):
+        await create_guardbot(settings)
+    result = cli("run", cwd=tmp_path, env={"DATA_DIR": str(settings.data_dir), "BOT_TOKEN": TEST_TOKEN})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("guardbot: the stored log does not match its latest checkpoint")
