@@ -50,10 +50,28 @@ def unwrap_key(master: bytes, wrapped: bytes) -> bytes:
         raise CryptoError("wrapped key does not open with this master key") from None
 
 
-def seal(cipher: AESGCM, subject: str, plaintext: bytes) -> bytes:
+class Nonces:
+    """Random 96-bit GCM nonces, drawn from the OS in blocks: one `getrandom` call per 1,024 nonces instead
+    of one per message (it was a tenth of the audit writer's time). Random nonces under one key are safe far
+    beyond one person's volume (2^32 messages at a 2^-32 collision risk)."""
+
+    def __init__(self, block: int = 1024) -> None:
+        self._block = block
+        self._pool = b""
+        self._next = 0
+
+    def take(self) -> bytes:
+        if self._next >= len(self._pool):
+            self._pool, self._next = os.urandom(NONCE_BYTES * self._block), 0
+        nonce = self._pool[self._next : self._next + NONCE_BYTES]
+        self._next += NONCE_BYTES
+        return nonce
+
+
+def seal(cipher: AESGCM, subject: str, plaintext: bytes, nonces: Nonces) -> bytes:
     """nonce ‖ ciphertext ‖ tag under the subject's key (`AESGCM(key)`), bound to the subject: a blob
-    moved to another subject will not open. Random 96-bit nonces: safe far beyond one person's volume."""
-    nonce = os.urandom(NONCE_BYTES)
+    moved to another subject will not open."""
+    nonce = nonces.take()
     return nonce + cipher.encrypt(nonce, plaintext, _CONTENT_AAD + subject.encode())
 
 

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from bot.audit.canonical import MAX_SAFE_INTEGER, NotCanonical, encode, encode_string
+from bot.audit.canonical import MAX_SAFE_INTEGER, NotCanonical, encode
 
 GENESIS = "0" * 64
 ENTRY_KEYS = ("actor", "content", "data", "prev", "seq", "subject", "ts", "type")
@@ -45,30 +45,26 @@ def build_entry(
 ) -> bytes:
     """The canonical bytes of one entry.
 
-    Assembled field by field in canonical (sorted) key order rather than by encoding a whole dict: this
-    runs for every entry, and only `data` needs the full canonical check; the other fields are typed here.
+    Assembled in canonical (sorted) key order from checked parts rather than by encoding a whole dict: it
+    runs for every entry. Every field but `data` has a fixed shape whose canonical form needs no escaping
+    (ids, hex hashes, dotted names, integers), so only `data` goes through the encoder.
     """
     type_name = type  # the parameter keeps the format's field name; the builtin is not needed here
-    if not _is_int(seq) or not _is_int(ts_ms) or not TYPE_NAME.fullmatch(type_name):
-        raise NotCanonical("seq and ts must be integers and type a dotted name")
+    if not (
+        _is_int(seq)
+        and _is_int(ts_ms)
+        and TYPE_NAME.fullmatch(type_name)
+        and (actor in ACTORS or SUBJECT_ID.fullmatch(actor))
+        and (subject is None or SUBJECT_ID.fullmatch(subject))
+        and (content is None or HEX_HASH.fullmatch(content))
+        and HEX_HASH.fullmatch(prev)
+    ):
+        raise NotCanonical("an entry field does not have its required shape")
+    subject_json = "null" if subject is None else f'"{subject}"'
+    content_json = "null" if content is None else f'"{content}"'
     return (
-        '{"actor":'
-        + encode_string(actor)
-        + ',"content":'
-        + ("null" if content is None else encode_string(content))
-        + ',"data":'
-        + encode(dict(data)).decode()
-        + ',"prev":'
-        + encode_string(prev)
-        + ',"seq":'
-        + str(seq)
-        + ',"subject":'
-        + ("null" if subject is None else encode_string(subject))
-        + ',"ts":'
-        + str(ts_ms)
-        + ',"type":'
-        + encode_string(type_name)
-        + "}"
+        f'{{"actor":"{actor}","content":{content_json},"data":{encode(dict(data)).decode()},'
+        f'"prev":"{prev}","seq":{seq},"subject":{subject_json},"ts":{ts_ms},"type":"{type_name}"}}'
     ).encode()
 
 

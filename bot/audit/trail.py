@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bot.audit import canonical
 from bot.audit.crypto import (
     CryptoError,
+    Nonces,
     key_commitment,
     master_key_id,
     new_key,
@@ -139,6 +140,7 @@ class AuditTrail:
         self.log = log
         self._subjects = subjects
         self._redact = redact or (lambda text: text)
+        self._nonces = Nonces()
 
     def redact(self, text: str) -> str:
         """Sensitive values replaced by their type before anything is stored (the detector plugs in here)."""
@@ -162,7 +164,7 @@ class AuditTrail:
         subject = await self._subjects.get(about) if about is not None else None
         blob = None
         if content is not None and subject is not None:
-            blob = seal(subject.cipher, subject.id, canonical.encode(dict(content)))
+            blob = seal(subject.cipher, subject.id, canonical.encode(dict(content)), self._nonces)
         return await self.log.append(
             type,
             actor=actor_id,

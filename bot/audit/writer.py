@@ -46,7 +46,7 @@ Anchor = Callable[[str, bool], Awaitable[None]]
 """Receives each new signed checkpoint note, and whether it followed a critical entry."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     type: str
     actor: str

@@ -11,8 +11,8 @@ import asyncio
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -51,20 +51,22 @@ AUDIT_MIGRATIONS: tuple[Migration, ...] = (
 ORIGIN_PREFIX = "guardbot.local/log/"
 
 
-@dataclass(frozen=True)
-class StoredEntry:
+class StoredEntry(NamedTuple):
+    """A row of `entries`, in column order (a tuple: the writer makes one per entry, cheaply)."""
+
     seq: int
     body: bytes
     leaf: bytes
 
 
-@dataclass(frozen=True)
-class StoredContent:
+class StoredContent(NamedTuple):
+    """A row of `contents`: hash, subject, blob, and the entry it belongs to (None: let SQLite number it —
+    only tests rebuilding a log do that)."""
+
     hash: str
     subject: str
     blob: bytes
     seq: int | None = None
-    """The entry the blob belongs to (None: let SQLite number it — only tests rebuilding a log do that)."""
 
 
 class AuditStore:
@@ -130,12 +132,10 @@ class AuditStore:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 await self._conn.executemany(
-                    "INSERT INTO contents (seq, hash, subject, blob) VALUES (?, ?, ?, ?)",
-                    [(c.seq, c.hash, c.subject, c.blob) for c in contents],
+                    "INSERT INTO contents (hash, subject, blob, seq) VALUES (?, ?, ?, ?)", contents
                 )
                 await self._conn.executemany(
-                    "INSERT INTO entries (seq, body, leaf) VALUES (?, ?, ?)",
-                    [(e.seq, e.body, e.leaf) for e in entries],
+                    "INSERT INTO entries (seq, body, leaf) VALUES (?, ?, ?)", entries
                 )
                 if checkpoint is not None:
                     await self._conn.execute(
