@@ -32,6 +32,11 @@ log = logging.getLogger("guardbot.audit")
 
 CHECKPOINT_EVERY = 100
 CHECKPOINT_INTERVAL = 1.0
+BATCH_WINDOW = 0.002
+"""How long the writer lets entries gather before committing a batch. Under real traffic entries trickle in
+a few at a time; committing each trickle separately rewrote the same SQLite pages hundreds of times a second
+and cost the bot 0.7 ms of CPU per update (measured); 2 ms of gathering adds 2 ms of latency to a durable
+append and cuts that cost several times."""
 CHECKPOINT_MIN_GAP = 0.05
 """Under heavy load, count-triggered checkpoints (each an fsync) come at most this often: at 20,000 entries/s
 a checkpoint per 100 entries would be 200 fsyncs a second and cost a third of the throughput (measured)."""
@@ -68,6 +73,7 @@ class AuditLog:
         anchors: Sequence[Anchor] = (),
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
+        batch_window: float = BATCH_WINDOW,
     ) -> None:
         self._store = store
         self._signers: list[Ed25519PrivateKey] = [signing_key]
@@ -75,6 +81,7 @@ class AuditLog:
         self._anchors = list(anchors)
         self._checkpoint_every = checkpoint_every
         self._checkpoint_interval = checkpoint_interval
+        self._batch_window = batch_window
         self._frontier = Frontier()
         self._prev = GENESIS
         self._checkpointed = 0
@@ -224,7 +231,8 @@ class AuditLog:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await asyncio.sleep(0)  # let appenders that are ready join this batch
+            if not self._closing:
+                await self._clock.sleep(self._batch_window)  # let entries arriving meanwhile join
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)

@@ -16,3 +16,10 @@ class HasRole(Filter):
 
     async def __call__(self, event: TelegramObject, roles: frozenset[Role] = frozenset()) -> bool:
         return self.role in roles
+
+
+class IsStaff(Filter):
+    """Passes when the sender holds any staff role."""
+
+    async def __call__(self, event: TelegramObject, roles: frozenset[Role] = frozenset()) -> bool:
+        return bool(roles)

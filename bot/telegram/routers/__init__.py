@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot.telegram.filters import IsStaff
 from bot.telegram.routers import admin, compliance, customer, errors, fallback, refusals
 
 
+def create_staff_router() -> Router:
+    """Every staff router, each guarded by its role, under one gate that customers (nearly every update)
+    fail at once, instead of being tried against each staff router's filters in turn."""
+    staff = Router(name="staff")
+    staff.message.filter(IsStaff())
+    staff.callback_query.filter(IsStaff())
+    staff.include_routers(admin.create_router(), compliance.create_router())
+    return staff
+
+
 def create_routers() -> list[Router]:
-    """In the order updates try them: staff routers first (each guarded by its role), then polite
-    refusals of staff commands used without the role, then the customer conversation, then the
-    catch-all for unknown buttons. The error handler sees failures from all of them."""
+    """In the order updates try them: staff routers first, then polite refusals of staff commands used
+    without the role, then the customer conversation, then the catch-all for unknown buttons. The error
+    handler sees failures from all of them."""
     return [
         errors.create_router(),
-        admin.create_router(),
-        compliance.create_router(),
+        create_staff_router(),
         refusals.create_router(),
         customer.create_router(),
         fallback.create_router(),
