@@ -47,6 +47,7 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "roles.self_revoke": {},
     "audit.checkpoint": {"checkpoint": Field.CHECKPOINT},
     "audit.intact": {"entries": Field.NUMBER, "checkpoint": Field.NUMBER, "unanchored": Field.NUMBER},
+    "audit.intact_unanchored": {"entries": Field.NUMBER, "checkpoint": Field.NUMBER},
     "audit.broken": {"entries": Field.NUMBER, "first_bad": Field.NUMBER},
     "audit.unverifiable": {"entries": Field.NUMBER},
     "command.start": {},

@@ -140,7 +140,7 @@ async def test_compliance_audit_command(emulator: BotApiEmulator, guardbot: Guar
     officer.send("/audit")
     reply = await officer.wait_for_bot_message(timeout=15)
     assert reply.text is not None
-    assert reply.text.startswith("Audit log verified: intact.")
+    assert reply.text.startswith("Audit log verified against its own signed checkpoints: intact.")
     customer = emulator.user(8201, first_name="Dee")
     customer.send("/audit")
     assert (await customer.wait_for_bot_message()).text == (
@@ -161,6 +161,11 @@ async def test_checkpoints_are_anchored_to_a_file_and_a_chat(
         posted = await officer.wait_for_bot_message(timeout=10)
         assert posted.text is not None and posted.text.startswith("Audit log checkpoint")
         assert app.audit.log.origin in posted.text
+        officer.send("/audit")
+        report = await officer.wait_for_bot_message(
+            lambda m: (m.text or "").startswith("Audit log verified"), timeout=15
+        )
+        assert (report.text or "").startswith("Audit log verified: intact.")
     lines = [json.loads(line) for line in anchor_file.read_text().splitlines()]
     assert lines and all("checkpoint" in line for line in lines)
     verified = cli(

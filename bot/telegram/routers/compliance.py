@@ -28,7 +28,14 @@ async def report_audit(
         log.error("audit.verify_failed", exc_info=exc)
         await message.answer(renderer.text("audit.unverifiable", recipient, entries=audit.log.size))
         return
-    if report.ok:
+    if report.ok and report.anchored_size is None:
+        text = renderer.text(
+            "audit.intact_unanchored",
+            recipient,
+            entries=report.entries,
+            checkpoint=report.latest_checkpoint or 0,
+        )
+    elif report.ok:
         text = renderer.text(
             "audit.intact",
             recipient,
