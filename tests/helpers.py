@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,3 +55,21 @@ async def running_bot(settings: Settings, poll_timeout: int = 1) -> AsyncIterato
             await asyncio.wait_for(task, timeout=10)
         finally:
             await app.close()
+
+
+async def start_bot_process(
+    api_base: str, data_dir: Path, port: int = 0, *, capture: bool = True
+) -> asyncio.subprocess.Process:
+    """`python -m bot run` as an operator would start it, with only these settings in its environment."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(data_dir.parent),
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_BASE": api_base,
+        "DATA_DIR": str(data_dir),
+        "WEB_PORT": str(port),
+    }
+    output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=data_dir.parent, env=env, stdout=output, stderr=output
+    )

@@ -14,34 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 from bot.emulator import BotApiEmulator, Fault
-from tests.helpers import TEST_TOKEN
-
-
-async def start(emulator: BotApiEmulator, data_dir: Path) -> asyncio.subprocess.Process:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(data_dir.parent),
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_BASE": emulator.base_url,
-        "DATA_DIR": str(data_dir),
-        "WEB_PORT": "0",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=data_dir.parent,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+from tests.helpers import start_bot_process
 
 
 async def test_sigkill_mid_burst_then_restart(tmp_path: Path, emulator: BotApiEmulator) -> None:
     data_dir = tmp_path / "data"
     people = [emulator.user(9000 + i, first_name=f"P{i}") for i in range(40)]
-    process = await start(emulator, data_dir)
+    process = await start_bot_process(emulator.base_url, data_dir, capture=False)
     try:
         await emulator.wait_for(lambda: emulator.polling, timeout=30)
         emulator.inject_fault(Fault(method="sendMessage", delay=0.02, times=None))  # a slow Telegram
@@ -58,7 +37,7 @@ async def test_sigkill_mid_burst_then_restart(tmp_path: Path, emulator: BotApiEm
     delivered_before = sum(c.ok for c in emulator.calls_to("sendMessage"))
     assert delivered_before < len(people), "the burst finished before the kill; make it longer"
 
-    process = await start(emulator, data_dir)  # restart on the same data
+    process = await start_bot_process(emulator.base_url, data_dir, capture=False)  # restart on the same data
     try:
         people[0].send("/start")
         await people[0].wait_for_bot_message(lambda m: (m.text or "").startswith("Hello"), timeout=30)

@@ -13,28 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.emulator import BotApiEmulator, Fault
-from tests.helpers import TEST_TOKEN, free_port
-
-
-async def start_bot(emulator: BotApiEmulator, data_dir: Path, port: int) -> asyncio.subprocess.Process:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(data_dir.parent),
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_BASE": emulator.base_url,
-        "DATA_DIR": str(data_dir),
-        "WEB_PORT": str(port),
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=data_dir.parent,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+from tests.helpers import TEST_TOKEN, free_port, start_bot_process
 
 
 def claimed(db: Path) -> int:
@@ -52,7 +31,7 @@ async def test_run_serves_and_sigterm_finishes_in_flight_work(
 ) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
-    process = await start_bot(emulator, data_dir, port)
+    process = await start_bot_process(emulator.base_url, data_dir, port)
     try:
         alice = emulator.user(7001, first_name="Alice")
         alice.send("/start")
@@ -87,7 +66,7 @@ async def test_restart_does_not_redo_handled_updates(tmp_path: Path, emulator: B
     data_dir = tmp_path / "data"
     bob = emulator.user(7002, first_name="Bob")
     for _ in range(2):
-        process = await start_bot(emulator, data_dir, free_port())
+        process = await start_bot_process(emulator.base_url, data_dir, free_port())
         try:
             bob.send("/start")
             await bob.wait_for_bot_message(timeout=30)
