@@ -100,7 +100,10 @@ def _exists(path: Path, variable: str) -> bool:
 
 
 def _database_exists(settings: Settings) -> bool:
-    return _exists(settings.database_path, "DATABASE_URL" if settings.database_url else "DATA_DIR")
+    """Whether anything that depends on the keys exists: the database, or the audit log and keyring."""
+    return _exists(settings.database_path, "DATABASE_URL" if settings.database_url else "DATA_DIR") or any(
+        _exists(path, "DATA_DIR") for path in (settings.audit_path, settings.keyring_path)
+    )
 
 
 def _restore_error(key: _KeyFile) -> ConfigError:
