@@ -133,6 +133,12 @@ Actor = int | str
 """A Telegram user id (recorded as their subject id), or "system" / "bot"."""
 
 
+def _retrieve(future: asyncio.Future[int]) -> None:
+    """Nobody awaits a record_after; the writer has logged any failure, so only mark it retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 class AuditTrail:
     def __init__(
         self, log: AuditLog, subjects: SubjectKeys, redact: Callable[[str], str] | None = None
@@ -149,6 +155,16 @@ class AuditTrail:
     async def subject_id(self, user_id: int) -> str:
         return (await self._subjects.get(user_id)).id
 
+    async def _prepare(
+        self, actor: Actor, about: int | None, content: Mapping[str, Any] | None
+    ) -> tuple[str, str | None, bytes | None]:
+        actor_id = await self.subject_id(actor) if isinstance(actor, int) else actor
+        subject = await self._subjects.get(about) if about is not None else None
+        blob = None
+        if content is not None and subject is not None:
+            blob = seal(subject.cipher, subject.id, canonical.encode(dict(content)), self._nonces)
+        return actor_id, (subject.id if subject else None), blob
+
     async def record(
         self,
         type: str,
@@ -159,20 +175,26 @@ class AuditTrail:
         content: Mapping[str, Any] | None = None,
         critical: bool = False,
     ) -> int:
-        """Append an entry about user `about` (if any), with `content` encrypted under their key."""
-        actor_id = await self.subject_id(actor) if isinstance(actor, int) else actor
-        subject = await self._subjects.get(about) if about is not None else None
-        blob = None
-        if content is not None and subject is not None:
-            blob = seal(subject.cipher, subject.id, canonical.encode(dict(content)), self._nonces)
+        """Append an entry about user `about` (if any), with `content` encrypted under their key; returns
+        its seq once durable."""
+        actor_id, subject, blob = await self._prepare(actor, about, content)
         return await self.log.append(
-            type,
-            actor=actor_id,
-            subject=subject.id if subject else None,
-            data=data,
-            blob=blob,
-            critical=critical,
+            type, actor=actor_id, subject=subject, data=data, blob=blob, critical=critical
         )
+
+    async def record_after(
+        self,
+        type: str,
+        *,
+        actor: Actor = "system",
+        about: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue an entry about something already done (in order with everything else), without waiting
+        for it to be durable: a crash before it lands leaves its action recorded as unconfirmed."""
+        actor_id, subject, blob = await self._prepare(actor, about, None)
+        pending = self.log.submit(type, actor=actor_id, subject=subject, data=data, blob=blob)
+        pending.add_done_callback(_retrieve)
 
     async def read(self, user_id: int, seq: int) -> dict[str, Any] | None:
         """Decrypt the content of entry `seq` for its person (their data export); None if erased or absent."""

@@ -182,13 +182,30 @@ class AuditLog:
         critical: bool = False,
     ) -> int:
         """Append one entry; returns its seq once it is durable (and, if critical, checkpointed)."""
+        return await self.submit(type, actor=actor, subject=subject, data=data, blob=blob, critical=critical)
+
+    def submit(
+        self,
+        type: str,
+        *,
+        actor: str = "system",
+        subject: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        blob: bytes | None = None,
+        critical: bool = False,
+    ) -> asyncio.Future[int]:
+        """Queue one entry, in order, without waiting; the future resolves to its seq once durable.
+
+        For records that follow an action rather than precede it (a call's result): nothing waits on them, and
+        not waiting measurably eases the reply path. A failure is logged by the writer like any other.
+        """
         if self._writer is None or self._closing:
             raise RuntimeError("the audit log is not running")
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         ts_ms = int(self._clock.now() * 1000)
         self._pending.append(_Pending(type, actor, subject, data or {}, blob, critical, ts_ms, done))
         self._wake.set()
-        return await done
+        return done
 
     async def checkpoint(self) -> str | None:
         """Sign and store a checkpoint now if entries are waiting for one; returns the latest note."""

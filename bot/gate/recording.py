@@ -59,7 +59,7 @@ class AuditedCalls:
             data["error"] = type(error).__name__
             if isinstance(error, TelegramAPIError):
                 data["telegram"] = True
-        await self._trail.record("out.result", actor="bot", about=_person(decision.audience), data=data)
+        await self._trail.record_after("out.result", actor="bot", about=_person(decision.audience), data=data)
 
     async def refused(self, method: TelegramMethod[Any], audience: Audience, reason: str) -> None:
         person = _person(audience)
