@@ -140,19 +140,22 @@ def _make_private_dirs(directory: Path) -> None:
         _fsync_directory(path.parent)
 
 
+def _durable_temp(path: Path, content: bytes) -> Path:
+    """`content` in a fresh 0600 file beside `path` (mkstemp: O_EXCL), flushed to disk."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(tmp_name)
+
+
 def _write_private(path: Path, content: bytes, variable: str) -> bool:
     """Create `path` (mode 0600) with `content`, crash-safely; False if it appeared meanwhile (kept as is)."""
+    tmp = None
     try:
         _make_private_dirs(path.parent)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ConfigError(variable, f"cannot create {path} ({exc.strerror})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:  # mkstemp: mode 0600, O_EXCL
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        tmp = _durable_temp(path, content)
         try:
             os.link(tmp, path)  # never replaces an existing file, unlike rename
         except FileExistsError:
@@ -162,8 +165,9 @@ def _write_private(path: Path, content: bytes, variable: str) -> bool:
     except OSError as exc:
         raise ConfigError(variable, f"cannot create {path} ({exc.strerror})") from None
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _read_private(path: Path, variable: str) -> bytes:
@@ -274,16 +278,18 @@ def staged_data_key_path(settings: Settings) -> Path:
 
 def _replace_private(path: Path, content: bytes, variable: str) -> None:
     """Replace `path` atomically with `content` (mode 0600): a crash leaves the old or the new file."""
+    tmp = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        tmp = _durable_temp(path, content)
+        os.replace(tmp, path)
+        tmp = None
         _fsync_directory(path.parent)
     except OSError as exc:
         raise ConfigError(variable, f"cannot write {path} ({exc.strerror})") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def replace_signing_key(settings: Settings, key: Ed25519PrivateKey) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,3 +75,14 @@ async def start_bot_process(
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=data_dir.parent, env=env, stdout=output, stderr=output
     )
+
+
+def logged_entries(audit_db: Path) -> list[dict[str, Any]]:
+    """Every audit entry, parsed, in order (read straight from the file, as an auditor would)."""
+    with sqlite3.connect(audit_db) as conn:
+        return [json.loads(body) for (body,) in conn.execute("SELECT body FROM entries ORDER BY seq")]
+
+
+def subjects_by_user(keyring_db: Path) -> dict[int, str]:
+    with sqlite3.connect(keyring_db) as conn:
+        return dict(conn.execute("SELECT user_id, subject FROM subjects"))

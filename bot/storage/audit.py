@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from bot.storage.database import open_database
+from bot.storage.database import connection_pragmas, open_database
 from bot.storage.migrations import Migration
 
 AUDIT_MIGRATIONS: tuple[Migration, ...] = (
@@ -136,12 +136,7 @@ _T = TypeVar("_T")
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=NORMAL",
-        "PRAGMA busy_timeout=5000",
-        "PRAGMA secure_delete=ON",
-    ):
+    for pragma in connection_pragmas(secure_delete=True):
         conn.execute(pragma)
     return conn
 

@@ -12,6 +12,17 @@ from bot.errors import SchemaError
 from bot.storage.migrations import MIGRATIONS, Migration, apply_migrations
 
 
+def connection_pragmas(*, secure_delete: bool) -> tuple[str, ...]:
+    """How every Guardbot connection is set up, whichever driver opens it."""
+    return (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=5000",
+        f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}",
+    )
+
+
 def _create_private(path: Path) -> None:
     """Create the database file readable by the bot's user only (SQLite gives -wal and -shm its mode)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -35,13 +46,7 @@ async def open_database(
     _create_private(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-            f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}",
-        ):
+        for pragma in connection_pragmas(secure_delete=secure_delete):
             await conn.execute(pragma)
         await apply_migrations(conn, now, migrations)
     except sqlite3.DatabaseError as exc:

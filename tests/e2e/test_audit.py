@@ -15,7 +15,7 @@ import pytest
 from bot.app import Guardbot
 from bot.emulator import BotApiEmulator
 from config import Settings
-from tests.helpers import ADMIN_ID, COMPLIANCE_ID, TEST_TOKEN, running_bot
+from tests.helpers import ADMIN_ID, COMPLIANCE_ID, TEST_TOKEN, logged_entries, running_bot, subjects_by_user
 
 SECRET_PHRASE = "purple elephant refund 4111"
 
@@ -31,16 +31,6 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
         timeout=120,
         check=False,
     )
-
-
-def entries(audit_db: Path) -> list[dict]:
-    with sqlite3.connect(audit_db) as conn:
-        return [json.loads(body) for (body,) in conn.execute("SELECT body FROM entries ORDER BY seq")]
-
-
-def subjects(keyring_db: Path) -> dict[int, str]:
-    with sqlite3.connect(keyring_db) as conn:
-        return dict(conn.execute("SELECT user_id, subject FROM subjects"))
 
 
 async def converse(emulator: BotApiEmulator) -> None:
@@ -66,8 +56,8 @@ async def test_conversation_is_logged_exported_and_verified_offline(
     async with running_bot(settings) as app:
         await converse(emulator)
         origin = app.audit.log.origin
-    logged = entries(settings.audit_path)
-    people = subjects(settings.keyring_path)
+    logged = logged_entries(settings.audit_path)
+    people = subjects_by_user(settings.keyring_path)
     types = [e["type"] for e in logged]
     assert types[0] == "log.started"
     assert types[-1] == "log.stopped"
@@ -119,15 +109,15 @@ async def test_erased_customer_content_is_gone_and_the_log_still_verifies(
         bob.send(SECRET_PHRASE)
         await bob.wait_for_bot_message()
         subject = await app.audit.subject_id(8101)
-        own = [e for e in entries(settings.audit_path) if e["subject"] == subject and e["content"]]
+        own = [e for e in logged_entries(settings.audit_path) if e["subject"] == subject and e["content"]]
         assert own
         assert await app.audit.read(8101, own[0]["seq"]) is not None
         assert await app.audit.erase(8101) == subject
         assert await app.audit.read(8101, own[0]["seq"]) is None
-    assert 8101 not in subjects(settings.keyring_path)
+    assert 8101 not in subjects_by_user(settings.keyring_path)
     with sqlite3.connect(settings.audit_path) as conn:
         assert conn.execute("SELECT count(*) FROM contents WHERE subject = ?", (subject,)).fetchone() == (0,)
-    assert [e["type"] for e in entries(settings.audit_path) if e["subject"] == subject][
+    assert [e["type"] for e in logged_entries(settings.audit_path) if e["subject"] == subject][
         -1
     ] == "subject.erased"
     verified = cli("audit", "verify", cwd=tmp_path, env={"DATA_DIR": str(settings.data_dir)})
@@ -185,7 +175,7 @@ async def test_key_rotation(tmp_path: Path, emulator: BotApiEmulator, settings: 
     async with running_bot(settings) as app:
         carol.send(SECRET_PHRASE)
         await carol.wait_for_bot_message()
-        before = [e for e in entries(settings.audit_path) if e["content"]][-1]
+        before = [e for e in logged_entries(settings.audit_path) if e["content"]][-1]
     old_keys = settings.trusted_keys_path.read_text()
     env = {"DATA_DIR": str(settings.data_dir)}
     rotated = cli("keys", "rotate", cwd=tmp_path, env=env)
@@ -196,7 +186,7 @@ async def test_key_rotation(tmp_path: Path, emulator: BotApiEmulator, settings: 
         carol.send("/start")
         await carol.wait_for_bot_message()
         assert await app.audit.read(8301, before["seq"]) is not None  # rewrapped, still readable
-    rotations = [e for e in entries(settings.audit_path) if e["type"] == "key.rotated"]
+    rotations = [e for e in logged_entries(settings.audit_path) if e["type"] == "key.rotated"]
     assert {e["data"]["key"] for e in rotations} == {"signing", "data"}
     both = cli("audit", "verify", cwd=tmp_path, env=env)
     assert both.returncode == 0, both.stdout + both.stderr

@@ -4,17 +4,15 @@ reached Telegram has its outbound entry (audit first: the entry is durable befor
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 from bot.emulator import BotApiEmulator, Fault
-from tests.helpers import start_bot_process
+from tests.helpers import logged_entries, start_bot_process, subjects_by_user
 
 
 async def test_sigkill_mid_burst_then_restart(tmp_path: Path, emulator: BotApiEmulator) -> None:
@@ -59,10 +57,8 @@ async def test_sigkill_mid_burst_then_restart(tmp_path: Path, emulator: BotApiEm
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
-    with sqlite3.connect(data_dir / "keyring.db") as conn:
-        subject_of = dict(conn.execute("SELECT user_id, subject FROM subjects"))
-    with sqlite3.connect(data_dir / "audit.db") as conn:
-        logged = [json.loads(body) for (body,) in conn.execute("SELECT body FROM entries ORDER BY seq")]
+    subject_of = subjects_by_user(data_dir / "keyring.db")
+    logged = logged_entries(data_dir / "audit.db")
     calls = Counter(
         e["subject"] for e in logged if e["type"] == "out.call" and e["data"]["method"] == "sendMessage"
     )
