@@ -33,10 +33,12 @@ from bot.errors import CatalogError
 from bot.gate import FloodControl, OutboundGate
 from bot.gate.recording import AuditedCalls
 from bot.keys import Keys, load_keys
-from bot.services import CustomerDirectory, RoleBook
+from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDesk, RoleBook
+from bot.services.retention import Retention
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
+from bot.telegram.callbacks import Unsubscribe
 from bot.telegram.middlewares import register_middlewares
 from bot.telegram.routers import create_routers
 from config import ConfigError, Settings
@@ -61,6 +63,9 @@ class Guardbot:
     gate: OutboundGate
     role_book: RoleBook
     customers: CustomerDirectory
+    consent: ConsentBook
+    privacy: PrivacyDesk
+    retention: Retention
     faq: FaqIndex
     bot: Bot
     dispatcher: Dispatcher
@@ -69,8 +74,19 @@ class Guardbot:
     response_models: tuple[type[Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.feeder = UpdateFeeder(self.dispatcher, self.bot, self.repository, self.audit, self.clock)
+        self.feeder = UpdateFeeder(
+            self.dispatcher,
+            self.bot,
+            self.repository,
+            self.audit,
+            self.clock,
+            keeps_content=self.keeps_content,
+        )
         self.response_models = pin_response_models()
+
+    async def keeps_content(self, user_id: int) -> bool:
+        """What a person writes is kept only once they accepted the notice (staff: always)."""
+        return bool(self.role_book.roles_of(user_id)) or await self.consent.may_chat(user_id)
 
     async def publish_commands(self) -> None:
         """Show the customer commands in Telegram's menu, in every catalog locale."""
@@ -78,7 +94,7 @@ class Guardbot:
             everyone = Recipient(None, locale)
             commands = [
                 BotCommand(command=name, description=self.renderer.text(f"command.{name}", everyone))
-                for name in ("start", "help")
+                for name in ("start", "help", "privacy", "stop", "mydata", "forget")
             ]
             language = None if locale == self.catalog.default_locale else locale
             await self.bot.set_my_commands(commands, language_code=language)
@@ -172,7 +188,9 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
     except CatalogError as exc:
         raise ConfigError("CONTENT_PATH", str(exc)) from None
     async with contextlib.AsyncExitStack() as stack:
-        repository: Repository = SqliteRepository(await open_database(settings.database_path, clock.now()))
+        repository: Repository = SqliteRepository(
+            await open_database(settings.database_path, clock.now(), secure_delete=True)
+        )
         stack.push_async_callback(repository.close)
         audit = await open_audit(settings, keys, clock, stack)
         await audit.record(
@@ -185,11 +203,15 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             },
         )
         customers = CustomerDirectory(repository, clock)
+        await customers.load()
         role_book = RoleBook(repository, audit, clock)
         await role_book.load(settings.role_ids())
+        consent = ConsentBook(repository, audit, clock, catalog.notice, settings.consent_max_age_days)
+        privacy = PrivacyDesk(customers, consent, audit, clock, settings.mydata_interval_minutes)
         ledger = RenderLedger(clock)
         renderer = Renderer(catalog, ledger)
-        gate = OutboundGate(ledger, AuditedCalls(audit))
+        contacts = ContactRules(customers, consent, Unsubscribe().pack())
+        gate = OutboundGate(ledger, AuditedCalls(audit), contacts=contacts)
         faq = FaqIndex(
             {answer.id: answer.keywords for answer in catalog.answers.values()},
             catalog.default_locale,
@@ -205,12 +227,19 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         renderer=renderer,
         role_book=role_book,
         customers=customers,
+        consent_book=consent,
+        privacy_desk=privacy,
         faq=faq,
         audit=audit,
         auditor=auditor,
     )
     register_middlewares(
-        dispatcher, customers=customers, role_book=role_book, renderer=renderer, ledger=ledger
+        dispatcher,
+        customers=customers,
+        role_book=role_book,
+        renderer=renderer,
+        ledger=ledger,
+        consent_book=consent,
     )
     dispatcher.include_routers(*create_routers())
     log.info("app.created", extra={"catalog_version": catalog.version, "audit_entries": audit.log.size})
@@ -226,6 +255,9 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         gate=gate,
         role_book=role_book,
         customers=customers,
+        consent=consent,
+        privacy=privacy,
+        retention=Retention(audit, clock, settings.retention_days),
         faq=faq,
         bot=bot,
         dispatcher=dispatcher,

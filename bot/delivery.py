@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from bot.audit.trail import AuditTrail
 from bot.clock import Clock
 from bot.storage import Repository
-from bot.telegram.inbound import record_inbound, record_malformed
+from bot.telegram.inbound import KeepsContent, record_inbound, record_malformed
 
 log = logging.getLogger("guardbot.updates")
 
@@ -77,12 +77,14 @@ class UpdateFeeder:
         trail: AuditTrail,
         clock: Clock,
         max_in_flight: int = 200,
+        keeps_content: KeepsContent | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._bot = bot
         self._repository = repository
         self._trail = trail
         self._clock = clock
+        self._keeps_content = keeps_content
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity = asyncio.Semaphore(max_in_flight)
         self._senders = _InOrderPerSender()
@@ -99,7 +101,9 @@ class UpdateFeeder:
 
     async def accept_batch(self, updates: Sequence[Update]) -> list[bool]:
         """`accept` for a batch: the audit records are written together (one group commit)."""
-        await asyncio.gather(*(record_inbound(self._trail, update) for update in updates))
+        await asyncio.gather(
+            *(record_inbound(self._trail, update, self._keeps_content) for update in updates)
+        )
         return [await self._claim_and_start(update) for update in updates]
 
     async def reject(self, raw: object) -> None:

@@ -69,6 +69,7 @@ async def serve(app: Guardbot, stop: asyncio.Event, *, poll_timeout: int = 25) -
     await _check_token(app)
     runner = web.AppRunner(create_web_app(health, webhook), access_log=None)
     await runner.setup()
+    retention_task = asyncio.create_task(app.retention.run(stop), name="retention")
     try:
         site = await _start_site(runner, settings.web_host, settings.web_port)
         log.info("web.started", extra={"address": str(runner.addresses[0]) if runner.addresses else "?"})
@@ -96,6 +97,8 @@ async def serve(app: Guardbot, stop: asyncio.Event, *, poll_timeout: int = 25) -
             if left:
                 log.warning("bot.drain_timeout", extra={"cancelled": left})
     finally:
+        stop.set()
+        await retention_task
         await runner.cleanup()
         log.info("bot.stopped")
     if poller_died:

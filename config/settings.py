@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     audit_anchor_file: Path | None = None
     audit_anchor_chat_id: int | None = Field(default=None, ge=-(2**53), le=2**53)
+    consent_max_age_days: int = Field(default=730, ge=1, le=36500)
+    retention_days: int = Field(default=365, ge=1, le=36500)
+    mydata_interval_minutes: int = Field(default=60, ge=0, le=10080)
 
     @field_validator("bot_token")
     @classmethod

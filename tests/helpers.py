@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Guardbot, create_guardbot
+from bot.emulator import ChatMessage, EmulatedUser
 from bot.runner import serve
 from config import Settings
 
@@ -44,9 +45,12 @@ def make_settings(data_dir: Path, api_base: str | None = None, **overrides: Any)
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, poll_timeout: int = 1) -> AsyncIterator[Guardbot]:
-    """The real Guardbot, in this event loop, serving until the block ends (then a clean shutdown)."""
-    app = await create_guardbot(settings)
+async def running_bot(
+    settings: Settings, poll_timeout: int = 1, app: Guardbot | None = None
+) -> AsyncIterator[Guardbot]:
+    """The real Guardbot (or `app`, built by the caller), in this event loop, serving until the block ends
+    (then a clean shutdown)."""
+    app = app or await create_guardbot(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, poll_timeout=poll_timeout))
     try:
@@ -86,3 +90,26 @@ def logged_entries(audit_db: Path) -> list[dict[str, Any]]:
 def subjects_by_user(keyring_db: Path) -> dict[int, str]:
     with sqlite3.connect(keyring_db) as conn:
         return dict(conn.execute("SELECT user_id, subject FROM subjects"))
+
+
+NOTICE_START = "Privacy notice (version "
+ACCEPT = "✅ I accept the privacy notice"
+MARKETING_YES = "📬 Yes, send me offers"
+MARKETING_NO = "🚫 No offers, thanks"
+
+
+def is_notice(message: ChatMessage) -> bool:
+    return (message.text or "").startswith(NOTICE_START)
+
+
+async def onboard(user: EmulatedUser, *, marketing: bool = False) -> ChatMessage:
+    """Take a customer through the privacy notice as a person would: /start, accept (and, if asked, say
+    yes to marketing); returns the notice message. Later waits see only messages after the greeting."""
+    user.send("/start")
+    notice = await user.wait_for_bot_message(is_notice)
+    user.press(notice.message_id, ACCEPT)
+    await user.wait_for_bot_message(lambda m: (m.text or "").startswith("Hello, "))
+    if marketing:
+        user.press(notice.message_id, MARKETING_YES)
+        await user.wait_for_bot_message(lambda m: (m.text or "").startswith("You will receive offers"))
+    return notice

@@ -5,7 +5,9 @@ The export is JSON Lines, UTF-8, one section after the other, so that it streams
 1. a header, canonical JSON: {"checkpoints": K, "contents": M, "entries": N, "exported_at": ms,
    "format": "guardbot-audit-export", "origin": ..., "public_keys": [...], "version": 1};
 2. N lines: the entry bodies, byte for byte as stored, in seq order;
-3. M lines: canonical {"blob": base64, "hash": hex, "subject": "s-…"}, ordered by hash;
+3. M lines: canonical {"blob": base64, "hash": hex, "subject": "s-…"}, ordered by hash — the blobs still
+   stored: those of erased subjects and of entries a retention purge covered are gone, and the log's own
+   `subject.erased` / `retention.purged` entries are what lets a verifier accept that;
 4. K lines: canonical {"checkpoint": signed note text}, ordered by size.
 
 Entry bodies are copied verbatim, never re-encoded: the leaf hashes, the chain and the signed checkpoints are

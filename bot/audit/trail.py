@@ -2,14 +2,18 @@
 
 Callers speak in Telegram user ids and plain content; the trail turns a user id into the person's random
 subject id (creating their content key on first use, and logging its commitment), encrypts content under
-that key, and appends the entry. Erasure destroys the key and the content and logs that it happened.
-Nothing here knows about Telegram's types; the Telegram adapter decides what an update or a call records.
+that key, and appends the entry. Erasure destroys the key and the content and logs that it happened; a
+retention purge deletes old content (everyone's) and logs that too. A person's history decrypts what is
+still kept about them, for their data export. Nothing here knows about Telegram's types; the Telegram
+adapter decides what an update or a call records.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +36,14 @@ from bot.audit.crypto import (
 from bot.audit.entries import new_subject_id
 from bot.audit.writer import AuditLog
 from bot.clock import Clock
+from bot.storage.audit import SubjectContent
 from bot.storage.keyring import KeyringStore, SubjectRow
+
+log = logging.getLogger("guardbot.audit")
+
+PURGED = "retention.purged"
+"""The entry a retention purge writes before deleting content (verifiers accept the content it covers as
+missing; docs/audit-format.md, section 4)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,27 @@ class SubjectKeys:
         return unwrap_key(master, row.wrapped_key)
 
 
+@dataclass(frozen=True)
+class HistoryItem:
+    """One entry about a person that still has content, decrypted: what their data export lists."""
+
+    seq: int
+    time: float  # seconds since the epoch, from the entry's ts
+    type: str
+    data: dict[str, Any]
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """A retention purge that happened: content rows of entries 0..through_seq (`count` of them) deleted,
+    after the `retention.purged` entry `seq` recorded it."""
+
+    through_seq: int
+    count: int
+    seq: int
+
+
 Actor = int | str
 """A Telegram user id (recorded as their subject id), or "system" / "bot"."""
 
@@ -147,6 +179,7 @@ class AuditTrail:
         self._subjects = subjects
         self._redact = redact or (lambda text: text)
         self._nonces = Nonces()
+        self._purging = asyncio.Lock()  # two overlapping purges would log the same rows twice
 
     def redact(self, text: str) -> str:
         """Sensitive values replaced by their type before anything is stored (the detector plugs in here)."""
@@ -215,3 +248,64 @@ class AuditTrail:
         await self._subjects.destroy(user_id)
         await self.log.forget_contents(subject.id)
         return subject.id
+
+    async def history(self, user_id: int) -> list[HistoryItem]:
+        """Every entry about the person that still has content, decrypted, in seq order (their data export).
+
+        Never creates a key: someone the log has never seen has no history, and asking for it must not
+        make them a subject. Erased people have no key left, purged entries no content: neither appears.
+        A row that does not belong to its entry or does not open is left out and reported by seq only
+        (`audit verify` says what is wrong with it); one damaged row must not withhold the rest.
+        """
+        subject = await self._subjects.find(user_id)
+        if subject is None:
+            return []
+        items = []
+        for row in await self.log.subject_contents(subject.id):
+            item = _history_item(subject, row)
+            if item is None:
+                log.warning("audit.history_row_unreadable", extra={"seq": row.seq})
+            else:
+                items.append(item)
+        return items
+
+    async def purge_contents_before(self, cutoff: float) -> PurgeResult | None:
+        """Retention: delete the content of every entry written before `cutoff` (seconds since the epoch).
+
+        Audit first: the purge is logged (a checkpointed `retention.purged` entry naming the last seq it
+        covers and how many rows) before anything is deleted, so a crash in between leaves content the log
+        already calls purged (the next run deletes it), never content gone without a record. The entries
+        themselves stay: they hold only hashes, and the log still verifies. None when nothing is left to purge
+        (then nothing is logged either).
+        """
+        if not math.isfinite(cutoff) or cutoff < 0:
+            raise ValueError("the retention cutoff must be a time after the epoch")
+        before_ms = int(cutoff * 1000)  # the writer stamps ts the same way, so "before" means the same
+        async with self._purging:
+            plan = await self.log.purge_plan(before_ms)
+            if plan is None:
+                return None
+            seq = await self.log.append(
+                PURGED,
+                data={"before_ms": before_ms, "count": plan.count, "through_seq": plan.through_seq},
+                critical=True,
+            )
+            await self.log.purge_contents(plan.through_seq)
+        return PurgeResult(plan.through_seq, plan.count, seq)
+
+
+def _history_item(subject: Subject, row: SubjectContent) -> HistoryItem | None:
+    """The decrypted item, or None if the row is not the content its entry names or does not open."""
+    try:
+        entry = json.loads(row.body)
+        if entry["content"] != row.hash or entry["subject"] != subject.id:
+            return None
+        content = json.loads(unseal(subject.cipher, subject.id, row.blob))
+        ts, type_name, data = entry["ts"], entry["type"], entry["data"]
+    except (CryptoError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if not (isinstance(content, dict) and isinstance(data, dict) and isinstance(type_name, str)):
+        return None
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        return None
+    return HistoryItem(seq=row.seq, time=ts / 1000, type=type_name, data=data, content=content)

@@ -22,7 +22,8 @@ so:
   a JSON string, only scalar fields follow the data object, and the last `"prev":"`/`,"subject":` is therefore
   the top-level one): `"prev":"…","seq":n,` compared byte-wise with the previous leaf and the position
   (`_chain_break`), the content hash right after the actor, the subject, and whether the entry ends in the
-  erasure type (`_fast_refs`).
+  erasure or the retention purge type (`_fast_refs`; the rare purge entries are then parsed in full, for the
+  last seq they cover).
 * Entries no checkpoint covers (the unsigned tail a crash or the running writer leaves) are fully parsed,
   re-encoded and checked (`_FullChecker`).
 * When anything fails — a fast check, a chain link, a root — the affected range is re-read with full parsing
@@ -65,6 +66,7 @@ from bot.audit.note import DASH, Checkpoint, NoteError, Verifier, open_note, par
 from bot.storage.audit import connect_read_only, read_checkpoints, read_origin
 
 ERASED = "subject.erased"
+PURGED = "retention.purged"
 PARALLEL_MIN_ENTRIES = 20_000  # below this, starting a worker costs more than it saves
 _CHUNK = 1 << 20
 _MAX_PROBLEMS = 100
@@ -80,6 +82,8 @@ _CONTENT_HEAD = b'{"blob":"'
 _CONTENT_KEY = b'","content":'  # right after the actor's value
 _SUBJECT_KEY = b',"subject":'  # the last one in an entry is the top-level field
 _ERASURE_TAIL = b'"type":"subject.erased"}'
+_PURGE_TAIL = b'"type":"retention.purged"}'
+_TAIL_LENGTH = max(len(_ERASURE_TAIL), len(_PURGE_TAIL))
 _HEX_HASH = re.compile(rb"[0-9a-f]{64}")
 _NOT_ENTRIES = (b'{"blob":', b'{"checkpoint":')
 
@@ -119,6 +123,8 @@ class VerifyReport:
     origin: str = ""
     source: str = ""  # "export FILE" or "database FILE"
     anchor_source: str = ""  # where the anchors came from, when the caller said
+    purged_through: int | None = None  # content of entries 0..this may be gone: a retention purge logged it
+    purged_contents: int = 0  # referenced blobs missing because of a logged retention purge
 
     def summary(self) -> str:
         """A few lines for the terminal; always says against what the log was checked."""
@@ -127,6 +133,11 @@ class VerifyReport:
             lines.append(
                 f"{_plural(self.erased_subjects, 'subject')} erased: their content is gone, "
                 "as the log records"
+            )
+        if self.purged_through is not None:
+            lines.append(
+                f"retention: the content of entries 0..{self.purged_through} was purged, as the log records "
+                f"({_plural(self.purged_contents, 'blob')} gone)"
             )
         lines += [f"warning: {warning}" for warning in self.warnings]
         if len(self.problems) > 1:
@@ -545,7 +556,7 @@ def _fold(nodes: list[bytes]) -> bytes:
     return node
 
 
-# --- the reference side: seq, subjects, content references, erasures ----------------------------------------
+# --- the reference side: seq, subjects, content references, erasures, purges --------------------------------
 
 
 @dataclass
@@ -557,6 +568,8 @@ class _RefScan:
     subjects: list[bytes] = field(default_factory=list)
     subject_index: dict[bytes, int] = field(default_factory=dict)
     erased: dict[int, int] = field(default_factory=dict)  # subject -> position of its (last) erasure entry
+    purged: int = -1  # the content of entries 0..purged may be missing: a retention.purged entry covers it
+    purged_missing: int = 0  # referenced blobs found missing and accepted because of that (_missing_contents)
 
     def owners(self, subjects: list[bytes]) -> list[int]:
         """Each subject's index, new subjects numbered in order of appearance."""
@@ -570,14 +583,19 @@ class _RefScan:
         if self.first_anomaly is None or position < self.first_anomaly:
             self.first_anomaly = position
 
+    def purge(self, value: dict[str, Any]) -> None:
+        """A well-formed retention.purged entry (checked by _parse_entry: through_seq is below its seq)."""
+        self.purged = max(self.purged, value["data"]["through_seq"])
+
 
 def _scan_refs(batches: Iterable[list[bytes]], fast: int, first_line: int | None) -> _RefScan:
     """The fast path for the first `fast` entries (covered by some checkpoint), full parsing for the rest.
 
     The fast path only finds the content hash (`"content":` right after the actor), the subject (the last
-    `,"subject":`, after the data object) and whether the type is subject.erased (the entry's last bytes).
-    On a canonical entry that is exact; an entry that is not canonical is either under a checkpoint whose
-    root verifies (then the signer wrote it, see the module docstring) or re-read with full parsing.
+    `,"subject":`, after the data object) and whether the type is subject.erased or retention.purged (the
+    entry's last bytes; a purge entry is then parsed in full for the seq it covers). On a canonical entry
+    that is exact; an entry that is not canonical is either under a checkpoint whose root verifies (then the
+    signer wrote it, see the module docstring) or re-read with full parsing.
     """
     scan = _RefScan()
     batches = iter(batches)
@@ -606,7 +624,7 @@ def _scan_refs(batches: Iterable[list[bytes]], fast: int, first_line: int | None
 
 
 def _fast_refs(scan: _RefScan, batch: list[bytes], base: int) -> None:
-    """Content references and erasures of a batch of entries, with list operations (see _scan_refs)."""
+    """Content references, erasures and purges of a batch of entries, with list operations (_scan_refs)."""
     starts = [body.find(_CONTENT_KEY, 10) + len(_CONTENT_KEY) for body in batch]
     heads = [body[at : at + 1] for body, at in zip(batch, starts, strict=True)]
     positions = [i for i, head in enumerate(heads) if head == b'"']
@@ -629,14 +647,23 @@ def _fast_refs(scan: _RefScan, batch: list[bytes], base: int) -> None:
     owners = scan.owners(subjects)
     values = [(base + i) << 32 | owner for i, owner in zip(positions, owners, strict=True)]
     collections.deque(map(scan.refs.setdefault, digests, values), maxlen=0)  # the first reference wins
-    if _ERASURE_TAIL in b"".join(batch):  # rare: then look at each entry's end
+    # Rare: then look at each entry's end. Only the entries' last bytes are searched, so that looking for two
+    # types costs what one search of the whole bodies did (measured); a match across two ends costs a look.
+    tails = b"".join([body[-_TAIL_LENGTH:] for body in batch])
+    if _ERASURE_TAIL in tails or _PURGE_TAIL in tails:
         for i, body in enumerate(batch):
-            if body.endswith(_ERASURE_TAIL):
+            if body.endswith((_ERASURE_TAIL, _PURGE_TAIL)):
                 _fast_ref(scan, body, base + i)
 
 
 def _fast_ref(scan: _RefScan, body: bytes, pos: int) -> None:
-    """One entry's reference and erasure the fast way; what cannot be read is an anomaly to re-scan."""
+    """One entry's reference, erasure or purge the fast way; what cannot be read is an anomaly to re-scan."""
+    if body.endswith(_PURGE_TAIL):
+        value, problem = _parse_entry(pos, body)  # rare (one per purge run): read in full, and strictly
+        if value is None or problem is not None:
+            scan.anomaly(pos)
+            return
+        scan.purge(value)
     at = body.find(_CONTENT_KEY, 10) + len(_CONTENT_KEY)
     head, erasure = body[at : at + 1], body.endswith(_ERASURE_TAIL)
     subject = _subjects([body])[0]
@@ -670,6 +697,8 @@ def _subjects(bodies: list[bytes]) -> list[bytes | None]:
 
 def _collect(scan: _RefScan, position: int, value: dict[str, Any]) -> None:
     """The references of a fully parsed, well-formed entry (same keys as the fast path's)."""
+    if value["type"] == PURGED:
+        scan.purge(value)
     if value["subject"] is None:
         return
     subject = scan.owners([value["subject"].encode()])[0]
@@ -765,9 +794,20 @@ def _parse_entry(pos: int, body: bytes) -> tuple[dict[str, Any] | None, str | No
     problem = entry_problem(value)
     if problem is None and value["type"] == ERASED and value["subject"] is None:
         problem = "an erasure (subject.erased) needs a subject"
+    if problem is None and value["type"] == PURGED:
+        problem = _purge_problem(value)
     if problem is not None:
         return None, f"entry {pos} is malformed: {problem}"
     return value, None
+
+
+def _purge_problem(value: dict[str, Any]) -> str | None:
+    """A retention purge must say which entries' content it removed, and only earlier ones: it is what makes
+    their missing content acceptable, so it may not reach past itself."""
+    through = value["data"].get("through_seq")
+    if not isinstance(through, int) or isinstance(through, bool) or not 0 <= through < value["seq"]:
+        return "a retention purge (retention.purged) needs data.through_seq, a seq before its own"
+    return None
 
 
 def _misplaced(
@@ -819,6 +859,13 @@ def _first_problem(source: _Source, start: int, stop: int, proven: int) -> _Prob
 @dataclass(frozen=True)
 class _ContentStats:
     stored_after_erasure: int  # blobs of erased subjects still present (harmless: the key is gone)
+    stored_after_purge: int = 0  # blobs of entries a logged purge covers, still present (purge interrupted)
+
+    def __add__(self, other: _ContentStats) -> _ContentStats:
+        return _ContentStats(
+            self.stored_after_erasure + other.stored_after_erasure,
+            self.stored_after_purge + other.stored_after_purge,
+        )
 
 
 _Contents = tuple[list[bytes], list[bytes], list[bytes]]  # a batch of rows: SHA-256 keys, subjects, blobs
@@ -870,22 +917,27 @@ def _unpack(packed: tuple[bytes, bytes, frozenset[int]]) -> _Hashed:
     )
 
 
-def _match_contents(hashed: _Hashed, scan: _RefScan, problems: _Problems) -> int:
-    """Match blobs to the entries referencing them (popping the references); returns how many belong to
-    erased subjects and are still stored."""
-    refs, subjects, erased = scan.refs, scan.subjects, scan.erased
+def _match_contents(hashed: _Hashed, scan: _RefScan, problems: _Problems) -> _ContentStats:
+    """Match blobs to the entries referencing them (popping the references); counts the blobs still stored
+    that erased subjects or a logged purge should have taken away."""
+    refs, subjects, erased, purged = scan.refs, scan.subjects, scan.erased, scan.purged
     packed = list(map(refs.pop, hashed.keys, itertools.repeat(-1)))
     if hashed.mismatched or -1 in packed or [subjects[p & 0xFFFFFFFF] for p in packed] != hashed.owners:
         _content_problems(hashed, packed, scan, problems)
-    return sum(erased.get(p & 0xFFFFFFFF, -1) > p >> 32 for p in packed if p != -1) if erased else 0
+    after_erasure = sum(erased.get(p & 0xFFFFFFFF, -1) > p >> 32 for p in packed if p != -1) if erased else 0
+    after_purge = sum(0 <= p >> 32 <= purged for p in packed) if purged >= 0 else 0
+    return _ContentStats(after_erasure, after_purge)
 
 
 def _missing_contents(scan: _RefScan, problems: _Problems) -> None:
-    """After all blobs were matched: references left are missing content, accepted for erased subjects only
-    (an erasure entry for the subject after the referencing entry)."""
+    """After all blobs were matched: references left are missing content, accepted only for erased subjects
+    (an erasure entry for the subject after the referencing entry) and for entries a logged retention purge
+    covers (a retention.purged entry after them whose through_seq reaches them)."""
     for ref in scan.refs.values():
         pos, owner = ref >> 32, ref & 0xFFFFFFFF
-        if scan.erased.get(owner, -1) <= pos:
+        if pos <= scan.purged:
+            scan.purged_missing += 1
+        elif scan.erased.get(owner, -1) <= pos:
             problems.add(
                 _Problem(
                     pos,
@@ -1318,7 +1370,7 @@ def _scan(
         signatures = _check_signatures(notes, vkeys, _Claims(len(notes)))
         malformed = _first_malformed(source, 0, covered) if thorough else None
         _missing_contents(refs, problems)
-        return _Scanned(hashes, signatures, refs, _ContentStats(lingering), malformed)
+        return _Scanned(hashes, signatures, refs, lingering, malformed)
     split = int(_MAIN_CONTENT_SHARE * source.content_count)
     halfway = covered // 2 if thorough else covered
     context = multiprocessing.get_context("fork")
@@ -1342,12 +1394,12 @@ def _scan(
         signatures |= their_signatures
     if mine.keys and theirs.keys and mine.keys[-1] >= theirs.keys[0]:
         raise _Fatal(f"line {2 + source.count + split}: contents are not ordered by hash")
-    lingering += _match_contents(theirs, refs, problems)
+    lingering = lingering + _match_contents(theirs, refs, problems)
     missing = [note for note in notes if note not in signatures]
     signatures |= _check_signatures(missing, vkeys, _Claims(len(missing)))
     _missing_contents(refs, problems)
     first_malformed = malformed if malformed is not None else their_malformed
-    return _Scanned(hashes, signatures, refs, _ContentStats(lingering), first_malformed)
+    return _Scanned(hashes, signatures, refs, lingering, first_malformed)
 
 
 def _worker(
@@ -1531,6 +1583,11 @@ def _report(
             f"{_plural(stats.stored_after_erasure, 'content blob')} of erased subjects "
             "are still stored (unreadable without the destroyed key, but they should have been deleted)"
         )
+    if stats.stored_after_purge:
+        warnings.append(
+            f"{_plural(stats.stored_after_purge, 'content blob')} of entries a retention purge covers "
+            "are still stored (the purge was logged but did not finish; the next purge deletes them)"
+        )
     pinned = {verifier.encode() for verifier in trusted}
     if any(key not in pinned for key in source.public_keys):
         warnings.append(
@@ -1555,6 +1612,8 @@ def _report(
         origin=source.origin,
         source=source.label,
         anchor_source=anchor_source,
+        purged_through=refs.purged if refs.purged >= 0 else None,
+        purged_contents=refs.purged_missing,
     )
 
 

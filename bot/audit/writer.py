@@ -26,7 +26,7 @@ from bot.audit.merkle import Frontier, leaf_hash
 from bot.audit.note import Checkpoint, NoteError, Verifier, open_note, parse_checkpoint, sign, verifier_for
 from bot.clock import Clock
 from bot.errors import GuardbotError
-from bot.storage.audit import AuditStore, StoredContent, StoredEntry
+from bot.storage.audit import AuditStore, PurgePlan, StoredContent, StoredEntry, SubjectContent
 
 log = logging.getLogger("guardbot.audit")
 
@@ -118,6 +118,18 @@ class AuditLog:
 
     async def forget_contents(self, subject: str) -> int:
         return await self._store.forget_contents(subject)
+
+    async def subject_contents(self, subject: str) -> list[SubjectContent]:
+        """Entries about `subject` that still have content, with their blobs (for the person's history)."""
+        return await self._store.subject_contents(subject)
+
+    async def purge_plan(self, before_ms: int) -> PurgePlan | None:
+        """What a retention purge of content written before `before_ms` would delete (None: nothing)."""
+        return await self._store.purge_plan(before_ms)
+
+    async def purge_contents(self, through_seq: int) -> int:
+        """Delete the content of entries 0..through_seq; the caller has logged the purge first."""
+        return await self._store.purge_contents(through_seq)
 
     def add_anchor(self, anchor: Anchor) -> None:
         self._anchors.append(anchor)

@@ -26,7 +26,10 @@ MAX_TEXT = 4096
 MAX_BUTTON_LABEL = 64
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _ANSWER_ID = re.compile(r"^[a-z0-9_]{1,32}$")
-_SECTIONS = frozenset({"catalog", "texts", "answers"})
+_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+_SECTIONS = frozenset({"catalog", "notice", "texts", "answers", "templates"})
+_NOTICE_KEYS = frozenset({"version", "text"})
+_TEMPLATE_KEYS = frozenset({"text"})
 _CATALOG_KEYS = frozenset({"version", "default_locale", "faq_threshold"})
 _TEXT_KEYS = frozenset({"text", "fields"})
 _ANSWER_KEYS = frozenset({"title", "keywords", "text"})
@@ -54,24 +57,51 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """The privacy notice customers accept before chatting. Its `version` is what consent records name:
+    changing the text without changing the version would make old consents claim a text nobody saw, so
+    the digest of the whole entry is recorded with every consent as well."""
+
+    version: str
+    texts: Mapping[str, str]
+    digest: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """A marketing message (broadcast template). Sending one needs the recipient's valid marketing
+    consent and an unsubscribe button; the outbound gate enforces both."""
+
+    id: str
+    texts: Mapping[str, str]
+    digest: str
+
+
+@dataclass(frozen=True)
 class Catalog:
     version: str
     default_locale: str
     faq_threshold: float
+    notice: Notice
     texts: Mapping[str, TextEntry]
     answers: Mapping[str, Answer]
+    templates: Mapping[str, Template]
     digest: str
 
     @cached_property
     def locales(self) -> frozenset[str]:
         found = {loc for entry in self.texts.values() for loc in entry.templates}
         found.update(loc for answer in self.answers.values() for loc in answer.texts)
+        found.update(self.notice.texts)
         return frozenset(found | {self.default_locale})
 
     def entry_digests(self) -> dict[str, str]:
-        """Every entry's hash, keyed `text:KEY` / `answer:ID` — what the audit log records at load."""
-        digests = {f"text:{k}": e.digest for k, e in self.texts.items()}
+        """Every entry's hash, keyed `notice:VERSION` / `text:KEY` / `answer:ID` / `template:ID` — what the
+        audit log records at load."""
+        digests = {f"notice:{self.notice.version}": self.notice.digest}
+        digests.update({f"text:{k}": e.digest for k, e in self.texts.items()})
         digests.update({f"answer:{k}": a.digest for k, a in self.answers.items()})
+        digests.update({f"template:{k}": t.digest for k, t in self.templates.items()})
         return digests
 
 
@@ -181,6 +211,37 @@ def _load_answer(answer_id: str, raw: Any, default_locale: str) -> Answer:
     )
 
 
+def _plain_texts(raw: Any, default_locale: str, where: str) -> dict[str, str]:
+    """Localized texts that take no placeholders (`{{`/`}}` written for literal braces)."""
+    texts = _localized(raw, default_locale, where, str)
+    for locale, text in texts.items():
+        _check_text(text, f"{where}.{locale}")
+        if placeholders(text, f"{where}.{locale}"):
+            raise CatalogError(f"{where}.{locale}: this text takes no placeholders")
+        texts[locale] = text.replace("{{", "{").replace("}}", "}")
+    return texts
+
+
+def _load_notice(raw: Any, default_locale: str) -> Notice:
+    if not isinstance(raw, dict):
+        raise CatalogError("[notice]: missing; the privacy notice customers accept (version and text)")
+    _unknown(raw, _NOTICE_KEYS, "[notice]")
+    version = raw.get("version")
+    if not isinstance(version, str) or not _VERSION.match(version):
+        raise CatalogError("[notice].version: required, 1-32 characters of A-Z a-z 0-9 . _ -")
+    return Notice(version, _plain_texts(raw.get("text"), default_locale, "notice.text"), _digest(raw))
+
+
+def _load_template(template_id: str, raw: Any, default_locale: str) -> Template:
+    where = f"templates.{template_id}"
+    if not _ANSWER_ID.match(template_id):
+        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a table with text = ...")
+    _unknown(raw, _TEMPLATE_KEYS, where)
+    return Template(template_id, _plain_texts(raw.get("text"), default_locale, f"{where}.text"), _digest(raw))
+
+
 def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     """Validate an already-parsed TOML document."""
     _unknown(data, _SECTIONS, "catalog file")
@@ -197,10 +258,12 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         raise CatalogError("[catalog].default_locale: required, a locale code such as en")
     if not isinstance(threshold, int | float) or not 0 < threshold <= 10:
         raise CatalogError("[catalog].faq_threshold: a number above 0 and at most 10")
+    notice = _load_notice(data.get("notice"), default_locale)
     raw_texts = data.get("texts", {})
     raw_answers = data.get("answers", {})
-    if not isinstance(raw_texts, dict) or not isinstance(raw_answers, dict):
-        raise CatalogError("[texts] and [answers] must be tables")
+    raw_templates = data.get("templates", {})
+    if not all(isinstance(table, dict) for table in (raw_texts, raw_answers, raw_templates)):
+        raise CatalogError("[texts], [answers] and [templates] must be tables")
     texts = {key: _load_text(key, raw, default_locale) for key, raw in raw_texts.items()}
     missing = sorted(set(SYSTEM_TEXTS) - texts.keys())
     if missing:
@@ -208,12 +271,15 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     answers = {aid: _load_answer(aid, raw, default_locale) for aid, raw in raw_answers.items()}
     if not answers:
         raise CatalogError("[answers]: at least one approved answer is needed for the help menu")
+    templates = {tid: _load_template(tid, raw, default_locale) for tid, raw in raw_templates.items()}
     return Catalog(
         version=version,
         default_locale=default_locale,
         faq_threshold=float(threshold),
+        notice=notice,
         texts=texts,
         answers=answers,
+        templates=templates,
         digest=_digest(data),
     )
 

@@ -25,6 +25,10 @@ class Field(Enum):
     """Fragments rendered from the catalog (`Renderer.fragment`), shown one per line."""
     CHECKPOINT = "checkpoint"
     """A signed audit checkpoint (a C2SP signed note), for anchoring it in a compliance chat."""
+    DATE = "date"
+    """A moment (seconds since the epoch), shown in UTC as `2026-11-29 06:30 UTC`."""
+    VERSION = "version"
+    """A version label such as the privacy notice's `2026-11`: 1-32 of A-Z a-z 0-9 . _ -."""
 
 
 SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
@@ -52,10 +56,48 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "audit.unverifiable": {"entries": Field.NUMBER},
     "command.start": {},
     "command.help": {},
+    "command.privacy": {},
+    "command.stop": {},
+    "command.mydata": {},
+    "command.forget": {},
+    # Onboarding and consent (the notice itself is the catalog's [notice] entry)
+    "consent.required": {},
+    "consent.updated": {"version": Field.VERSION},
+    "consent.accepted": {"version": Field.VERSION},
+    "consent.marketing_on": {},
+    "consent.marketing_off": {},
+    "consent.stopped": {},
+    "consent.notice_withdrawn": {},
+    "consent.saved": {},
+    "button.accept_notice": {},
+    "button.marketing_yes": {},
+    "button.marketing_no": {},
+    "button.withdraw_notice": {},
+    "button.unsubscribe": {},
+    # /privacy
+    "privacy.status": {"notice": Field.LINES, "marketing": Field.LINES},
+    "privacy.notice_current": {"version": Field.VERSION, "date": Field.DATE},
+    "privacy.notice_outdated": {"version": Field.VERSION, "date": Field.DATE, "current": Field.VERSION},
+    "privacy.notice_withdrawn": {"date": Field.DATE, "current": Field.VERSION},
+    "privacy.notice_none": {"current": Field.VERSION},
+    "privacy.marketing_granted": {"date": Field.DATE, "until": Field.DATE},
+    "privacy.marketing_expired": {"date": Field.DATE},
+    "privacy.marketing_old_notice": {"date": Field.DATE},
+    "privacy.marketing_withdrawn": {"date": Field.DATE},
+    "privacy.marketing_never": {},
+    # /mydata and /forget
+    "mydata.caption": {},
+    "mydata.too_soon": {"minutes": Field.NUMBER},
+    "forget.confirm": {},
+    "forget.done": {},
+    "forget.cancelled": {},
+    "button.forget_yes": {},
+    "button.forget_no": {},
 }
 
 SHORT_TEXTS: Mapping[str, int] = {
     "callback.expired": 200,
+    "consent.saved": 200,
 }
 """Texts shown where Telegram allows less than a message's 4096 characters (a callback answer: 200).
 Keys starting with `button.` or `command.` are labels, limited to 64."""

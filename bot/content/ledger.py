@@ -26,6 +26,8 @@ class Origin:
     digest: str
     locale: str
     catalog_version: str
+    marketing: bool = False
+    """Marketing content: the gate sends it only with the recipient's valid marketing consent."""
 
 
 _Key = tuple[Audience, str]
@@ -47,6 +49,21 @@ class RenderLedger:
         key = (audience, str(text))
         self._issued.setdefault(key, deque()).append((now + self._ttl, origin))
         self._expiries.append((now + self._ttl, key))
+
+    def peek(self, audience: Audience, texts: Sequence[str]) -> list[Origin] | None:
+        """What `redeem` would return, without consuming anything."""
+        self._purge(self._clock.now())
+        needed = Counter(str(t) for t in texts)
+        for text, count in needed.items():
+            if len(self._issued.get((audience, text), ())) < count:
+                return None
+        taken: Counter[str] = Counter()
+        origins = []
+        for text in texts:
+            key = str(text)
+            origins.append(self._issued[(audience, key)][taken[key]][1])
+            taken[key] += 1
+        return origins
 
     def redeem(self, audience: Audience, texts: Sequence[str]) -> list[Origin] | None:
         """Consume one issued rendering per text, all or nothing; None if any text was not issued."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.content.catalog import MAX_TEXT, Catalog
 from bot.content.contract import SYSTEM_TEXTS, Field
@@ -17,6 +19,8 @@ _CHECKPOINT = re.compile(
     r"[!-~]{1,200}\n[0-9]{1,16}\n[A-Za-z0-9+/]{43}=\n\n(\u2014 [!-~]{1,200} [A-Za-z0-9+/=]{1,200}\n){1,4}"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_VERSION = re.compile(r"[A-Za-z0-9._-]{1,32}")
+_FILENAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,16 @@ def _field_value(key: str, name: str, kind: Field, value: object) -> str:
         return "\n".join(items)
     if kind is Field.CHECKPOINT and isinstance(value, str) and _CHECKPOINT.fullmatch(value):
         return value
+    if kind is Field.DATE and isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if kind is Field.VERSION and isinstance(value, str) and _VERSION.fullmatch(value):
+        return value
     raise RenderError(f"{key}: field {name} must be a {kind.value}, got {type(value).__name__}")
+
+
+def attachment_token(filename: str, data: bytes) -> str:
+    """How an uploaded file stands in the ledger: its name and content hash (never its content)."""
+    return f"\x00file\x00{filename}\x00{hashlib.sha256(data).hexdigest()}"
 
 
 class Renderer:
@@ -127,6 +140,39 @@ class Renderer:
         return self._issue(
             to, text, Origin(f"answer:{answer_id}", answer.digest, locale, self.catalog.version)
         )
+
+    def notice(self, to: Recipient) -> Rendered:
+        """The privacy notice, in the recipient's language."""
+        notice = self.catalog.notice
+        locale, text = self._pick(notice.texts, to.locale)
+        return self._issue(
+            to, text, Origin(f"notice:{notice.version}", notice.digest, locale, self.catalog.version)
+        )
+
+    def template(self, template_id: str, to: Recipient) -> Rendered:
+        """A marketing template; the gate sends it only with valid consent and an unsubscribe button."""
+        template = self.catalog.templates.get(template_id)
+        if template is None:
+            raise RenderError(f"{template_id}: no such template in the catalog")
+        locale, text = self._pick(template.texts, to.locale)
+        origin = Origin(
+            f"template:{template_id}", template.digest, locale, self.catalog.version, marketing=True
+        )
+        return self._issue(to, text, origin)
+
+    def attachment(self, key: str, to: Recipient, filename: str, data: bytes) -> str:
+        """Issue a file the bot built for this recipient from their own records (their data export).
+
+        Not catalog text, but the same rule holds: the gate sends only what was issued for this chat, so
+        a file made for one customer cannot reach another. Returns the `filename` to upload it under.
+        """
+        if not _FILENAME.fullmatch(filename):
+            raise RenderError(f"{key}: file name must be 1-64 characters of a-z 0-9 . _ -")
+        digest = hashlib.sha256(data).hexdigest()
+        self._ledger.issue(
+            to.chat_id, attachment_token(filename, data), Origin(key, digest, to.locale, self.catalog.version)
+        )
+        return filename
 
     def answer_title(self, answer_id: str, to: Recipient) -> Rendered:
         answer = self.catalog.answers.get(answer_id)

@@ -33,6 +33,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import (
     BotCommand,
     BotCommandScope,
+    BufferedInputFile,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -43,6 +44,8 @@ from aiogram.types import (
     ReplyParameters,
 )
 from pydantic import BaseModel
+
+from bot.content.rendering import attachment_token
 
 NO_CONTENT = frozenset(
     {
@@ -99,6 +102,10 @@ PARAMETERS: Mapping[str, frozenset[str]] = {
         {"chat_id", "message_id", "caption", "reply_markup", "parse_mode", "caption_entities"}
     ),
     "editMessageReplyMarkup": frozenset({"chat_id", "message_id", "reply_markup"}),
+    "sendDocument": frozenset(
+        {"chat_id", "document", "caption", "reply_markup", "parse_mode", "caption_entities"}
+        | (set(_MESSAGE_OPTIONS) - {"link_preview_options", "disable_web_page_preview"})
+    ),
     "answerCallbackQuery": frozenset({"callback_query_id", "text", "show_alert", "cache_time"}),
     "setMyCommands": frozenset({"commands", "scope", "language_code"}),
     "setMyDescription": frozenset({"description", "language_code"}),
@@ -274,6 +281,12 @@ def _collect_texts(method: TelegramMethod[Any]) -> list[str]:
         for field in _TOP_LEVEL_TEXT
         if not _absent(value := getattr(method, field, None))
     ]
+    document = getattr(method, "document", None)
+    if not _absent(document):
+        # Only a file the bot built and issued for this chat: not a file id or URL of unknown content.
+        if type(document) is not BufferedInputFile:
+            raise NotAllowed("parameter document must be a file the bot built for this chat")
+        texts.append(attachment_token(document.filename or "", document.data))
     markup = getattr(method, "reply_markup", None)
     if not _absent(markup):
         texts.extend(_markup_texts(markup))

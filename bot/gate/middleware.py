@@ -24,6 +24,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
@@ -42,6 +43,30 @@ class Decision:
     audience: Audience
     texts: tuple[str, ...]
     origins: tuple[Origin, ...]
+
+    @property
+    def marketing(self) -> bool:
+        return any(origin.marketing for origin in self.origins)
+
+
+class ContactPolicy(Protocol):
+    """Who may be contacted at all, and who may receive marketing (invariant 4), asked at send time so
+    that an opt-out or a block applies to everything not yet sent, however it was queued."""
+
+    unsubscribe_data: str
+    """The callback data of the unsubscribe button every marketing message must carry."""
+
+    def unreachable(self, chat_id: int) -> bool:
+        """The person blocked the bot (or deleted their account) and has not written since."""
+        ...
+
+    async def may_market(self, chat_id: int) -> bool:
+        """The person holds valid marketing consent right now."""
+        ...
+
+    async def forbidden(self, chat_id: int) -> None:
+        """Telegram answered 403 for this chat: mark the person unreachable."""
+        ...
 
 
 class CallRecorder(Protocol):
@@ -63,12 +88,25 @@ def attempted_texts(method: TelegramMethod[Any]) -> tuple[str, ...]:
     )
 
 
+def _has_button(markup: object, callback_data: str) -> bool:
+    """Whether inline markup carries a button with exactly this callback data."""
+    rows = getattr(markup, "inline_keyboard", None)
+    return isinstance(rows, list) and any(
+        getattr(button, "callback_data", None) == callback_data for row in rows for button in row
+    )
+
+
 class OutboundGate(BaseRequestMiddleware):
     def __init__(
-        self, ledger: RenderLedger, recorder: CallRecorder | None = None, keep_refusals: int = 100
+        self,
+        ledger: RenderLedger,
+        recorder: CallRecorder | None = None,
+        keep_refusals: int = 100,
+        contacts: ContactPolicy | None = None,
     ) -> None:
         self._ledger = ledger
         self._recorder = recorder
+        self._contacts = contacts
         self.refusals: deque[GateRefused] = deque(maxlen=keep_refusals)
 
     def _refuse(self, method: str, chat_id: Audience, reason: str) -> GateRefused:
@@ -104,10 +142,41 @@ class OutboundGate(BaseRequestMiddleware):
             raise self._refuse(name, None, "no chat to bind the content to")
         if outgoing.formatting:
             raise self._refuse(name, audience, "formatting or entities not from the catalog")
-        origins = self._ledger.redeem(audience, outgoing.texts)
+        contacts = self._contacts
+        person = audience if isinstance(audience, int) and audience > 0 else None
+        if (
+            contacts is not None
+            and person is not None
+            and name.startswith("send")
+            and contacts.unreachable(person)
+        ):
+            raise self._refuse(name, audience, "the recipient blocked the bot")
+        origins = self._ledger.peek(audience, outgoing.texts)
         if origins is None:
             raise self._refuse(name, audience, "text not rendered from the catalog for this chat")
+        if any(origin.marketing for origin in origins):
+            if person is None:
+                raise self._refuse(name, audience, "marketing goes to one consenting person at a time")
+            if contacts is None or not _has_button(
+                getattr(method, "reply_markup", None), contacts.unsubscribe_data
+            ):
+                raise self._refuse(name, audience, "marketing without an unsubscribe button")
+        self._ledger.redeem(audience, outgoing.texts)
         return Decision(name, audience, outgoing.texts, tuple(origins))
+
+    async def _check_consent(self, decision: Decision) -> None:
+        """Marketing needs consent that is valid now, not when it was rendered or queued. (The rendering
+        is spent by then: a marketing text refused for consent must not be retried anyway.)"""
+        if not decision.marketing:
+            return
+        assert self._contacts is not None
+        assert isinstance(decision.audience, int)
+        if not await self._contacts.may_market(decision.audience):
+            raise self._refuse(decision.method, decision.audience, "no valid marketing consent")
+
+    async def _mark_unreachable(self, audience: Audience) -> None:
+        if self._contacts is not None and isinstance(audience, int) and audience > 0:
+            await self._contacts.forbidden(audience)
 
     async def __call__(
         self,
@@ -117,6 +186,7 @@ class OutboundGate(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         try:
             decision = self.check(bot, method)
+            await self._check_consent(decision)
         except GateRefused as refusal:
             if self._recorder is not None:
                 await self._recorder.refused(method, refusal.chat_id, refusal.reason)
@@ -129,6 +199,8 @@ class OutboundGate(BaseRequestMiddleware):
         except BaseException as exc:
             if call is not None:
                 await self._recorder.after(call, decision, None, exc)
+            if isinstance(exc, TelegramForbiddenError):
+                await self._mark_unreachable(decision.audience)
             raise
         if call is not None:
             # aiogram's chain passes the method's result through, whatever the annotation says.

@@ -2,14 +2,16 @@
 
 from bot.storage.database import open_database
 from bot.storage.migrations import MIGRATIONS, Migration, apply_migrations
-from bot.storage.repository import Repository, RoleGrant, SqliteRepository
+from bot.storage.repository import CustomerRow, Repository, RoleGrant, SqliteRepository, StoredConsent
 
 __all__ = [
     "MIGRATIONS",
+    "CustomerRow",
     "Migration",
     "Repository",
     "RoleGrant",
     "SqliteRepository",
+    "StoredConsent",
     "apply_migrations",
     "open_database",
 ]

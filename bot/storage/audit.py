@@ -8,10 +8,12 @@ appends (`AuditStore`); verification and export read the file with plain `sqlite
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -66,6 +68,25 @@ class StoredContent(NamedTuple):
     subject: str
     blob: bytes
     seq: int | None = None
+
+
+class SubjectContent(NamedTuple):
+    """An entry about a subject that still has content: the entry's body and the encrypted blob filed with it
+    (what a person's data export decrypts)."""
+
+    seq: int
+    body: bytes
+    hash: str
+    blob: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PurgePlan:
+    """What a retention purge would delete: every content row up to `through_seq` (the highest seq that
+    still has content among the entries written before the cutoff), `count` rows in all."""
+
+    through_seq: int
+    count: int
 
 
 class AuditStore:
@@ -125,6 +146,24 @@ class AuditStore:
     async def forget_contents(self, subject: str) -> int:
         """Delete a subject's content rows and make SQLite forget them (secure_delete, WAL truncated)."""
         return await self._run(_forget_contents, subject)
+
+    async def subject_contents(self, subject: str) -> list[SubjectContent]:
+        """Every entry about `subject` that still has content, in seq order, with its blob: one indexed
+        query (contents_by_subject, then each entry by its primary key), not a scan of the log."""
+        return await self._run(_subject_contents, subject)
+
+    async def purge_plan(self, before_ms: int) -> PurgePlan | None:
+        """The content rows of entries written before `before_ms` (ms since the epoch); None if none is left.
+
+        The log is appended in time order, so the entries before the cutoff are a prefix, found by a binary
+        search over seq that parses about 20 bodies for a million entries rather than every one.
+        """
+        return await self._run(_purge_plan, before_ms)
+
+    async def purge_contents(self, through_seq: int) -> int:
+        """Delete the content rows of entries 0..through_seq and make SQLite forget them (secure_delete,
+        WAL truncated); returns how many rows were deleted."""
+        return await self._run(_purge_contents, through_seq)
 
     async def close(self) -> None:
         await self._run(_close)
@@ -193,6 +232,63 @@ def _content(conn: sqlite3.Connection, seq: int) -> StoredContent | None:
 
 def _forget_contents(conn: sqlite3.Connection, subject: str) -> int:
     deleted = conn.execute("DELETE FROM contents WHERE subject = ?", (subject,)).rowcount
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return int(deleted)
+
+
+def _subject_contents(conn: sqlite3.Connection, subject: str) -> list[SubjectContent]:
+    rows = conn.execute(
+        "SELECT c.seq, e.body, c.hash, c.blob FROM contents AS c JOIN entries AS e ON e.seq = c.seq "
+        "WHERE c.subject = ? ORDER BY c.seq",
+        (subject,),
+    )
+    return [SubjectContent(int(r[0]), bytes(r[1]), str(r[2]), bytes(r[3])) for r in rows]
+
+
+def _entry_ts(conn: sqlite3.Connection, seq: int) -> int:
+    """The `ts` of entry `seq`, from its body (the only place the time is kept)."""
+    row = conn.execute("SELECT body FROM entries WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        raise LookupError(f"entry {seq} is missing from the log; run `guardbot audit verify`")
+    try:
+        ts = json.loads(bytes(row[0])).get("ts")
+    except (ValueError, AttributeError, RecursionError):
+        ts = None
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        raise ValueError(f"entry {seq} has no readable time; run `guardbot audit verify`")
+    return ts
+
+
+def _last_before(conn: sqlite3.Connection, before_ms: int) -> int | None:
+    """The last seq whose ts is before `before_ms`, by binary search: the writer stamps entries in the order
+    it numbers them, so ts never decreases along seq (equal stamps are common and fine). Should the system
+    clock ever step back, the boundary found is still one where an entry before the cutoff is followed by
+    one at or after it: content near it is purged a run early or late, by at most the step."""
+    first, last = conn.execute("SELECT min(seq), max(seq) FROM entries").fetchone()
+    if first is None or _entry_ts(conn, first) >= before_ms:
+        return None
+    low, high = int(first), int(last)  # invariant: ts(low) < before_ms, and the answer is in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _entry_ts(conn, middle) < before_ms:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _purge_plan(conn: sqlite3.Connection, before_ms: int) -> PurgePlan | None:
+    boundary = _last_before(conn, before_ms)
+    if boundary is None:
+        return None
+    through, count = conn.execute(
+        "SELECT max(seq), count(*) FROM contents WHERE seq <= ?", (boundary,)
+    ).fetchone()
+    return PurgePlan(int(through), int(count)) if count else None
+
+
+def _purge_contents(conn: sqlite3.Connection, through_seq: int) -> int:
+    deleted = conn.execute("DELETE FROM contents WHERE seq <= ?", (through_seq,)).rowcount
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return int(deleted)
 

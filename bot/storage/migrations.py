@@ -65,6 +65,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "consent ledger",
+        (
+            # Append-only: the current state is derived from the history, never edited in place. Rows
+            # are deleted only when the customer's data is erased (/forget).
+            """CREATE TABLE consent_events (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                scope TEXT NOT NULL CHECK (scope IN ('notice', 'marketing')),
+                action TEXT NOT NULL CHECK (action IN ('grant', 'withdraw')),
+                notice_version TEXT NOT NULL,
+                notice_digest TEXT NOT NULL,
+                at REAL NOT NULL,
+                via TEXT NOT NULL CHECK (via IN ('button', 'command', 'keyword')),
+                detail TEXT NOT NULL,
+                message_id INTEGER,
+                audit_seq INTEGER NOT NULL
+            )""",
+            "CREATE INDEX consent_events_by_user ON consent_events (user_id, id)",
+            """CREATE TRIGGER consent_events_append_only BEFORE UPDATE ON consent_events
+            BEGIN SELECT RAISE(ABORT, 'consent events are append-only'); END""",
+            "ALTER TABLE users ADD COLUMN last_export_at REAL",
+        ),
+    ),
 )
 
 

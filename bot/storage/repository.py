@@ -15,6 +15,8 @@ from typing import Protocol
 
 import aiosqlite
 
+from flows.consent import Action, ConsentEvent, Scope, Via
+
 
 @dataclass(frozen=True)
 class RoleGrant:
@@ -23,6 +25,27 @@ class RoleGrant:
     source: str
     granted_by: int | None
     granted_at: float
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """What the users table holds about a person (all of it goes into their data export)."""
+
+    user_id: int
+    language_code: str | None
+    first_seen: float
+    last_seen: float
+    blocked_at: float | None
+    last_export_at: float | None
+
+
+@dataclass(frozen=True)
+class StoredConsent:
+    """A consent ledger row: the event, the notice text's digest it referred to, and its audit entry."""
+
+    event: ConsentEvent
+    notice_digest: str
+    audit_seq: int
 
 
 class Repository(Protocol):
@@ -41,6 +64,30 @@ class Repository(Protocol):
         ...
 
     async def is_blocked(self, user_id: int) -> bool: ...
+
+    async def blocked_users(self) -> list[int]:
+        """Everyone currently marked as having blocked the bot."""
+        ...
+
+    async def customer(self, user_id: int) -> CustomerRow | None: ...
+
+    async def note_export(self, user_id: int, now: float) -> None:
+        """Remember when the person last received their data export (for rate limiting)."""
+        ...
+
+    async def add_consent(
+        self, user_id: int, event: ConsentEvent, notice_digest: str, audit_seq: int
+    ) -> None:
+        """Append one event to the person's consent ledger."""
+        ...
+
+    async def consent_history(self, user_id: int) -> list[StoredConsent]:
+        """The person's consent ledger, oldest first."""
+        ...
+
+    async def erase_customer(self, user_id: int) -> dict[str, int]:
+        """Delete everything this database holds about the person; returns rows deleted per table."""
+        ...
 
     async def role_grants(self) -> list[RoleGrant]: ...
 
@@ -131,6 +178,77 @@ class SqliteRepository:
             row = await cursor.fetchone()
             await cursor.close()
         return bool(row and row[0])
+
+    async def blocked_users(self) -> list[int]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute("SELECT user_id FROM users WHERE blocked_at IS NOT NULL")
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [int(row[0]) for row in rows]
+
+    async def customer(self, user_id: int) -> CustomerRow | None:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id, language_code, first_seen, last_seen, blocked_at, last_export_at "
+                "FROM users WHERE user_id = ?",
+                (user_id,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return CustomerRow(*row) if row else None
+
+    async def note_export(self, user_id: int, now: float) -> None:
+        async with self._exclusive() as conn:
+            await conn.execute("UPDATE users SET last_export_at = ? WHERE user_id = ?", (now, user_id))
+
+    async def add_consent(
+        self, user_id: int, event: ConsentEvent, notice_digest: str, audit_seq: int
+    ) -> None:
+        async with self._exclusive() as conn:
+            await conn.execute(
+                "INSERT INTO consent_events (user_id, scope, action, notice_version, notice_digest, at, via, "
+                "detail, message_id, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    event.scope.value,
+                    event.action.value,
+                    event.notice_version,
+                    notice_digest,
+                    event.at,
+                    event.via.value,
+                    event.detail,
+                    event.message_id,
+                    audit_seq,
+                ),
+            )
+
+    async def consent_history(self, user_id: int) -> list[StoredConsent]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT scope, action, notice_version, at, via, detail, message_id, notice_digest, audit_seq "
+                "FROM consent_events WHERE user_id = ? ORDER BY id",
+                (user_id,),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [
+            StoredConsent(
+                ConsentEvent(Scope(row[0]), Action(row[1]), row[2], row[3], Via(row[4]), row[5], row[6]),
+                row[7],
+                row[8],
+            )
+            for row in rows
+        ]
+
+    async def erase_customer(self, user_id: int) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+        async with self._transaction() as conn:
+            for table in ("consent_events", "users"):
+                cursor = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
+                deleted[table] = cursor.rowcount
+        async with self._exclusive() as conn:  # secure_delete overwrote the pages; leave no copy in the WAL
+            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
 
     async def role_grants(self) -> list[RoleGrant]:
         async with self._exclusive() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 
@@ -13,3 +15,28 @@ class FaqAnswer(CallbackData, prefix="faq"):
 
 class ShowMenu(CallbackData, prefix="menu"):
     """Show the help menu again."""
+
+
+class Choice(StrEnum):
+    ACCEPT = "accept"
+    WITHDRAW = "withdraw"
+    MARKETING_YES = "yes"
+    MARKETING_NO = "no"
+
+
+class ConsentChoice(CallbackData, prefix="consent"):
+    """A privacy choice, bound to the notice version the person was shown: a button on an outdated
+    notice must not accept a text they never saw."""
+
+    choice: Choice
+    version: str
+
+
+class Unsubscribe(CallbackData, prefix="unsub"):
+    """Stop marketing: the button every marketing message carries."""
+
+
+class ForgetChoice(CallbackData, prefix="forget"):
+    """Answer to "erase your data?"."""
+
+    erase: bool

@@ -8,6 +8,7 @@ sender's pseudonym).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
@@ -34,8 +35,13 @@ def _message_content(message: Message, trail: AuditTrail) -> dict[str, Any]:
     return content
 
 
-async def record_inbound(trail: AuditTrail, update: Update) -> int:
-    """Append the `in.update` entry for `update`; returns its seq."""
+KeepsContent = Callable[[int], Awaitable[bool]]
+"""Whether what a user writes may be kept: not before they accepted the privacy notice (invariant 4)."""
+
+
+async def record_inbound(trail: AuditTrail, update: Update, keeps_content: KeepsContent | None = None) -> int:
+    """Append the `in.update` entry for `update`; returns its seq. The words of someone who has not
+    accepted the privacy notice are not kept: the entry then says only that content was withheld."""
     kind = _kind(update)
     data: dict[str, Any] = {"kind": kind, "update_id": update.update_id}
     content: dict[str, Any] | None = None
@@ -51,6 +57,9 @@ async def record_inbound(trail: AuditTrail, update: Update) -> int:
     user = UserContextMiddleware.resolve_event_context(update).user
     if user is None or user.is_bot:
         return await trail.record("in.update", actor="system", data=data)
+    if content is not None and keeps_content is not None and not await keeps_content(user.id):
+        content = None
+        data["content"] = "withheld: no consent"
     return await trail.record("in.update", actor=user.id, about=user.id, data=data, content=content)
 
 

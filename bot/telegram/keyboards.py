@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content import Recipient, Renderer
-from bot.telegram.callbacks import FaqAnswer, ShowMenu
+from bot.telegram.callbacks import Choice, ConsentChoice, FaqAnswer, ForgetChoice, ShowMenu, Unsubscribe
 
 
 def faq_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
@@ -32,3 +32,73 @@ def back_to_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
         text=renderer.text("button.back_to_menu", to), callback_data=ShowMenu().pack()
     )
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def _keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+def _button(renderer: Renderer, to: Recipient, key: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=renderer.text(key, to), callback_data=data)
+
+
+def notice_choices(renderer: Renderer, to: Recipient, version: str) -> InlineKeyboardMarkup:
+    """Two separate choices under the privacy notice, nothing pre-selected: accept the notice (needed
+    to chat), and marketing yes or no."""
+    return _keyboard(
+        [
+            _button(
+                renderer,
+                to,
+                "button.accept_notice",
+                ConsentChoice(choice=Choice.ACCEPT, version=version).pack(),
+            )
+        ],
+        [
+            _button(
+                renderer,
+                to,
+                "button.marketing_yes",
+                ConsentChoice(choice=Choice.MARKETING_YES, version=version).pack(),
+            ),
+            _button(
+                renderer,
+                to,
+                "button.marketing_no",
+                ConsentChoice(choice=Choice.MARKETING_NO, version=version).pack(),
+            ),
+        ],
+    )
+
+
+def privacy_choices(
+    renderer: Renderer, to: Recipient, version: str, *, accepted: bool, marketing: bool
+) -> InlineKeyboardMarkup:
+    """The changes open to the person from where they stand."""
+
+    def choice(key: str, value: Choice) -> InlineKeyboardButton:
+        return _button(renderer, to, key, ConsentChoice(choice=value, version=version).pack())
+
+    marketing_row = (
+        choice("button.marketing_no", Choice.MARKETING_NO)
+        if marketing
+        else choice("button.marketing_yes", Choice.MARKETING_YES)
+    )
+    notice_row = (
+        choice("button.withdraw_notice", Choice.WITHDRAW)
+        if accepted
+        else choice("button.accept_notice", Choice.ACCEPT)
+    )
+    return _keyboard([marketing_row], [notice_row])
+
+
+def unsubscribe(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    """The button every marketing message carries (the gate refuses marketing without it)."""
+    return _keyboard([_button(renderer, to, "button.unsubscribe", Unsubscribe().pack())])
+
+
+def forget_confirmation(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    return _keyboard(
+        [_button(renderer, to, "button.forget_yes", ForgetChoice(erase=True).pack())],
+        [_button(renderer, to, "button.forget_no", ForgetChoice(erase=False).pack())],
+    )

@@ -15,7 +15,15 @@ import pytest
 from bot.app import Guardbot
 from bot.emulator import BotApiEmulator
 from config import Settings
-from tests.helpers import ADMIN_ID, COMPLIANCE_ID, TEST_TOKEN, logged_entries, running_bot, subjects_by_user
+from tests.helpers import (
+    ADMIN_ID,
+    COMPLIANCE_ID,
+    TEST_TOKEN,
+    logged_entries,
+    onboard,
+    running_bot,
+    subjects_by_user,
+)
 
 SECRET_PHRASE = "purple elephant refund 4111"
 
@@ -35,8 +43,7 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 
 async def converse(emulator: BotApiEmulator) -> None:
     alice = emulator.user(8001, first_name="Alice")
-    alice.send("/start")
-    await alice.wait_for_bot_message()
+    await onboard(alice)
     alice.send("/help")
     menu = await alice.wait_for_bot_message()
     alice.press(menu.message_id, "Opening hours")
@@ -61,7 +68,14 @@ async def test_conversation_is_logged_exported_and_verified_offline(
     types = [e["type"] for e in logged]
     assert types[0] == "log.started"
     assert types[-1] == "log.stopped"
-    for expected in ("in.update", "out.call", "out.result", "role.changed", "staff.refused"):
+    for expected in (
+        "in.update",
+        "out.call",
+        "out.result",
+        "role.changed",
+        "staff.refused",
+        "consent.granted",
+    ):
         assert expected in types
 
     # Every message Telegram (the emulator) accepted has its out.call before it and its out.result after.
@@ -106,10 +120,15 @@ async def test_erased_customer_content_is_gone_and_the_log_still_verifies(
 ) -> None:
     async with running_bot(settings) as app:
         bob = emulator.user(8101, first_name="Bob")
+        await onboard(bob)  # before that, what Bob writes is not kept at all
         bob.send(SECRET_PHRASE)
         await bob.wait_for_bot_message()
         subject = await app.audit.subject_id(8101)
-        own = [e for e in logged_entries(settings.audit_path) if e["subject"] == subject and e["content"]]
+        own = [
+            e
+            for e in logged_entries(settings.audit_path)
+            if e["subject"] == subject and e["type"] == "in.update" and e["content"]
+        ]
         assert own
         assert await app.audit.read(8101, own[0]["seq"]) is not None
         assert await app.audit.erase(8101) == subject
@@ -173,9 +192,12 @@ async def test_checkpoints_are_anchored_to_a_file_and_a_chat(
 async def test_key_rotation(tmp_path: Path, emulator: BotApiEmulator, settings: Settings) -> None:
     carol = emulator.user(8301, first_name="Carol")
     async with running_bot(settings) as app:
+        await onboard(carol)
         carol.send(SECRET_PHRASE)
         await carol.wait_for_bot_message()
-        before = [e for e in logged_entries(settings.audit_path) if e["content"]][-1]
+        before = [
+            e for e in logged_entries(settings.audit_path) if e["content"] and e["type"] == "in.update"
+        ][-1]
     old_keys = settings.trusted_keys_path.read_text()
     env = {"DATA_DIR": str(settings.data_dir)}
     rotated = cli("keys", "rotate", cwd=tmp_path, env=env)
@@ -185,7 +207,9 @@ async def test_key_rotation(tmp_path: Path, emulator: BotApiEmulator, settings: 
     async with running_bot(settings) as app:
         carol.send("/start")
         await carol.wait_for_bot_message()
-        assert await app.audit.read(8301, before["seq"]) is not None  # rewrapped, still readable
+        assert await app.audit.read(8301, before["seq"]) == {
+            "text": SECRET_PHRASE
+        }  # rewrapped, still readable
     rotations = [e for e in logged_entries(settings.audit_path) if e["type"] == "key.rotated"]
     assert {e["data"]["key"] for e in rotations} == {"signing", "data"}
     both = cli("audit", "verify", cwd=tmp_path, env=env)

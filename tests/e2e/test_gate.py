@@ -19,8 +19,9 @@ from aiogram.types import (
 
 from bot.app import Guardbot
 from bot.content import Recipient
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, ChatMessage
 from bot.errors import GateRefused
+from tests.helpers import is_notice, onboard
 
 OTHER_CUSTOMER = 2002
 
@@ -28,10 +29,16 @@ OTHER_CUSTOMER = 2002
 @pytest.fixture
 async def chat(emulator: BotApiEmulator, guardbot: Guardbot) -> int:
     lena = emulator.user(2001, first_name="Lena")
-    lena.send("hi")  # so the chat exists on the emulator
+    await onboard(lena)  # so the chat exists on the emulator, and the bot may answer her
+    lena.send("hi")
     # The bot's answer to "hi" must be out before a test counts calls.
-    await emulator.wait_for(lambda: len(lena.bot_messages) == 1)
+    await lena.wait_for_bot_message()
     return 2001
+
+
+def said_hi(emulator: BotApiEmulator, chat: int) -> ChatMessage:
+    """The customer's own "hi" in `chat`."""
+    return next(m for m in emulator.user(chat).messages if not m.from_bot and m.text == "hi")
 
 
 async def refused_unsent(
@@ -52,7 +59,6 @@ def keyboard(*buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
 async def test_literal_text_is_refused_rendered_text_passes(
     emulator: BotApiEmulator, guardbot: Guardbot, chat: int
 ) -> None:
-    await emulator.wait_for(lambda: len(emulator.user(chat).bot_messages) == 1)
     before = len(emulator.calls_to("sendMessage"))
 
     with pytest.raises(GateRefused) as refused:
@@ -111,7 +117,6 @@ async def test_button_labels_and_formatting_are_checked(
 async def test_methods_the_gate_cannot_check_are_refused(
     emulator: BotApiEmulator, guardbot: Guardbot, chat: int
 ) -> None:
-    await emulator.wait_for(lambda: len(emulator.user(chat).bot_messages) == 1)
     calls_before = len(emulator.calls)
     with pytest.raises(GateRefused, match="unchecked content"):
         await guardbot.bot.copy_message(chat, from_chat_id=chat, message_id=1)
@@ -163,7 +168,9 @@ async def test_a_link_preview_card_is_refused_and_the_text_not_consumed(
 async def test_a_reply_may_not_quote_or_point_at_another_customers_chat(
     emulator: BotApiEmulator, guardbot: Guardbot, chat: int
 ) -> None:
-    theirs = emulator.user(OTHER_CUSTOMER, first_name="Mo").send("my card ends 4242")
+    mo = emulator.user(OTHER_CUSTOMER, first_name="Mo")
+    theirs = mo.send("my card ends 4242")
+    await mo.wait_for_bot_message(is_notice)  # the bot's answer to Mo is out before calls are counted
     rendered = guardbot.renderer.text("help.menu", Recipient(chat, "en"))
     quoting = ReplyParameters(chat_id=OTHER_CUSTOMER, message_id=theirs.message_id, quote="4242")
     await refused_unsent(
@@ -177,7 +184,7 @@ async def test_a_reply_may_not_quote_or_point_at_another_customers_chat(
         guardbot.bot.send_message(chat, rendered, reply_parameters=elsewhere),
         "reply_parameters points at another chat",
     )
-    own = emulator.user(chat).messages[0]
+    own = said_hi(emulator, chat)
     quoting_own = ReplyParameters(message_id=own.message_id, quote="hi")
     await refused_unsent(
         emulator,
@@ -286,7 +293,7 @@ async def test_extra_fields_on_methods_and_markup_are_refused(
 async def test_harmless_delivery_options_pass(
     emulator: BotApiEmulator, guardbot: Guardbot, chat: int
 ) -> None:
-    own = emulator.user(chat).messages[0]
+    own = said_hi(emulator, chat)
     rendered = guardbot.renderer.text("help.menu", Recipient(chat, "en"))
     message = await guardbot.bot.send_message(
         chat,

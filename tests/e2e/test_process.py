@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.emulator import BotApiEmulator, Fault
-from tests.helpers import TEST_TOKEN, free_port, start_bot_process
+from tests.helpers import ACCEPT, TEST_TOKEN, free_port, is_notice, onboard, start_bot_process
 
 
 def claimed(db: Path) -> int:
@@ -34,9 +34,10 @@ async def test_run_serves_and_sigterm_finishes_in_flight_work(
     process = await start_bot_process(emulator.base_url, data_dir, port)
     try:
         alice = emulator.user(7001, first_name="Alice")
-        alice.send("/start")
-        reply = await alice.wait_for_bot_message(timeout=30)
-        assert reply.text is not None and reply.text.startswith("Hello, Alice!")
+        await emulator.wait_for(lambda: emulator.polling, timeout=30)
+        await onboard(alice)  # two updates: /start and the accept button
+        reply = alice.last_bot_message
+        assert reply is not None and reply.text is not None and reply.text.startswith("Hello, Alice!")
 
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
@@ -46,7 +47,7 @@ async def test_run_serves_and_sigterm_finishes_in_flight_work(
         # Telegram is slow to accept the next reply; SIGTERM arrives while it is in flight.
         emulator.inject_fault(Fault(method="sendMessage", delay=1.5, times=1))
         alice.send("/help")
-        await emulator.wait_for(lambda: claimed(data_dir / "guardbot.db") == 2, timeout=10)
+        await emulator.wait_for(lambda: claimed(data_dir / "guardbot.db") == 3, timeout=10)
         process.send_signal(signal.SIGTERM)
         _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:
@@ -69,7 +70,7 @@ async def test_restart_does_not_redo_handled_updates(tmp_path: Path, emulator: B
         process = await start_bot_process(emulator.base_url, data_dir, free_port())
         try:
             bob.send("/start")
-            await bob.wait_for_bot_message(timeout=30)
+            await bob.wait_for_bot_message(is_notice, timeout=30)  # no consent yet: the notice, each time
             process.send_signal(signal.SIGINT)
             await asyncio.wait_for(process.communicate(), timeout=30)
         finally:
@@ -77,12 +78,12 @@ async def test_restart_does_not_redo_handled_updates(tmp_path: Path, emulator: B
                 process.kill()
                 await process.wait()
         assert process.returncode == 0
-    assert len([m for m in bob.bot_messages if m.text and m.text.startswith("Hello, Bob")]) == 2
+    assert len([m for m in bob.bot_messages if is_notice(m)]) == 2
     assert claimed(data_dir / "guardbot.db") == 2
 
 
 async def test_shell_conversation(tmp_path: Path) -> None:
-    script = "/start\n/help\n:2\n:as admin\n/roles\n:quit\n"
+    script = "/start\n:1\n/help\n:2\n:as admin\n/roles\n:quit\n"  # :1 accepts the notice
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -99,10 +100,21 @@ async def test_shell_conversation(tmp_path: Path) -> None:
     stdout, stderr = await asyncio.wait_for(process.communicate(script.encode()), timeout=60)
     out = stdout.decode()
     assert process.returncode == 0, stderr.decode()
+    assert "[bot → alice] Privacy notice (version 2026-11) of Example Shop" in out
+    assert f"    [1] {ACCEPT}" in out
+    assert f"(alice presses “{ACCEPT}”)" in out
+    assert "[bot → alice] Thank you: you accepted the privacy notice (version 2026-11)." in out
     assert "[bot → alice] Hello, Alice! I am the assistant of Example Shop." in out
     assert "    [2] Returns and refunds" in out
     assert "(alice presses “Returns and refunds”)" in out
     assert "[bot → alice] You can return any item within 30 days of delivery." in out
     assert "[bot → admin] Staff roles:" in out
-    assert out.index("Hello, Alice") < out.index("You can return") < out.index("Staff roles")
+    assert (
+        out.index("Privacy notice")
+        < out.index(f"presses “{ACCEPT}”")
+        < out.index("Thank you: you accepted")
+        < out.index("Hello, Alice")
+        < out.index("You can return")
+        < out.index("Staff roles")
+    )
     assert (tmp_path / "shell" / "guardbot.db").exists()

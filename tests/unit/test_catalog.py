@@ -188,3 +188,45 @@ def test_locale_codes_match_case_insensitively_and_answer_locales_count(data: di
     renderer = Renderer(parse_catalog(data), RenderLedger(SystemClock()))
     assert renderer.locale_for("pt-br") == "pt-BR"
     assert renderer.answer("hours", renderer.recipient(5, "pt-br")) == "Horário"
+
+
+def test_the_privacy_notice_is_required_and_versioned(data: dict[str, Any]) -> None:
+    assert broken(data, lambda d: d.pop("notice")).startswith("[notice]: missing")
+    assert broken(data, lambda d: d["notice"].update(version="v 1")).startswith("[notice].version: required")
+    assert broken(data, lambda d: d["notice"].update(text="")).startswith("notice.text.en: empty text")
+    assert "takes no placeholders" in broken(data, lambda d: d["notice"].update(text="Hi {first_name}"))
+    assert "unknown key 'txt'" in broken(data, lambda d: d["notice"].update(txt="x"))
+    catalog = parse_catalog(data)
+    assert catalog.notice.version == "2026-11"
+    assert f"notice:{catalog.notice.version}" in catalog.entry_digests()
+    # Any change to the notice changes its digest (recorded with every consent).
+    changed = copy.deepcopy(data)
+    changed["notice"]["text"] = data["notice"]["text"] + " "
+    assert parse_catalog(changed).notice.digest != catalog.notice.digest
+
+
+def test_marketing_templates_are_validated_and_render_as_marketing(data: dict[str, Any]) -> None:
+    assert "ids are 1-32 characters" in broken(
+        data, lambda d: d["templates"].update({"Bad-Id": {"text": "x"}})
+    )
+    assert "no text for the default locale" in broken(
+        data, lambda d: d["templates"].update({"t": {"text": {"de": "Hallo"}}})
+    )
+    catalog = parse_catalog(data)
+    renderer = Renderer(catalog, RenderLedger(SystemClock()))
+    rendered = renderer.template("newsletter", Recipient(5, "en"))
+    assert rendered.origin.marketing
+    assert not renderer.notice(Recipient(5, "en")).origin.marketing
+    with pytest.raises(RenderError):
+        renderer.template("nope", Recipient(5, "en"))
+
+
+def test_date_and_version_fields_accept_only_their_kind() -> None:
+    renderer = Renderer(load_catalog(DEFAULT_CONTENT_PATH), RenderLedger(SystemClock()))
+    to = Recipient(5, "en")
+    line = renderer.fragment("privacy.notice_current", to, version="2026-11", date=1_795_900_000.0)
+    assert line == "accepted (version 2026-11) on 2026-11-28 21:06 UTC"
+    with pytest.raises(RenderError):
+        renderer.fragment("privacy.notice_current", to, version="2026 11 <b>", date=0)
+    with pytest.raises(RenderError):
+        renderer.fragment("privacy.notice_current", to, version="2026-11", date="yesterday")

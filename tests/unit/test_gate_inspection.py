@@ -12,6 +12,7 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    SendDocument,
     SendMessage,
     SetMyCommands,
     SetMyDescription,
@@ -22,8 +23,10 @@ from aiogram.methods import (
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
+    BufferedInputFile,
     CopyTextButton,
     ForceReply,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -39,6 +42,7 @@ from aiogram.types import (
 )
 
 from bot.content import Origin, RenderLedger
+from bot.content.rendering import attachment_token
 from bot.errors import GateRefused
 from bot.gate import OutboundGate
 from bot.gate.inspection import INSPECTED, MARKUP_FIELDS, PARAMETERS, NotAllowed, inspect_call
@@ -46,6 +50,7 @@ from tests.helpers import TEST_TOKEN
 
 METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "sendMessage": SendMessage,
+    "sendDocument": SendDocument,
     "editMessageText": EditMessageText,
     "editMessageCaption": EditMessageCaption,
     "editMessageReplyMarkup": EditMessageReplyMarkup,
@@ -341,3 +346,25 @@ def test_a_call_refused_for_a_parameter_consumes_no_rendering(bot: Bot) -> None:
     assert len(ledger) == 2
     gate.check(bot, SendMessage(chat_id=1, text="Hello", reply_markup=markup))
     assert len(ledger) == 0
+
+
+def test_a_document_passes_only_as_the_file_issued_for_that_chat(bot: Bot) -> None:
+    ledger = RenderLedger(FakeClock())
+    gate = OutboundGate(ledger)
+    data = b'{"profile": {"telegram_user_id": 1}}'
+    ledger.issue(1, attachment_token("my-data.json", data), ORIGIN)
+    for document in ("AgADBAAD-a-file-id", "https://example.com/x.json", FSInputFile(__file__)):
+        with pytest.raises(GateRefused, match="file the bot built"):
+            gate.check(bot, SendDocument(chat_id=1, document=document))
+    with pytest.raises(GateRefused, match="not rendered from the catalog for this chat"):
+        gate.check(bot, SendDocument(chat_id=2, document=BufferedInputFile(data, "my-data.json")))
+    with pytest.raises(GateRefused, match="not rendered"):  # same bytes under another name
+        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "other.json")))
+    with pytest.raises(GateRefused, match="not rendered"):  # another content under the name
+        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data + b" ", "my-data.json")))
+    decision = gate.check(
+        bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "my-data.json"), protect_content=True)
+    )
+    assert decision.origins == (ORIGIN,)
+    with pytest.raises(GateRefused, match="not rendered"):  # single use
+        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "my-data.json")))

@@ -1,7 +1,8 @@
-"""Who is talking: records the customer, injects their roles and their `recipient` for rendering.
+"""Who is talking: records the customer, injects their roles, their consent state and their `recipient`.
 
 Guardbot serves private chats only; updates without a human sender or from groups are dropped here, so no
-handler ever has to wonder whom it is answering.
+handler ever has to wonder whom it is answering. Until a customer accepts the privacy notice only the
+minimum is stored about them: their id and first/last contact, not their language.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.content import Renderer, RenderLedger
-from bot.services import CustomerDirectory, RoleBook
+from bot.services import ConsentBook, CustomerDirectory, RoleBook
 
 log = logging.getLogger("guardbot.updates")
 
@@ -26,7 +27,9 @@ class Identify(BaseMiddleware):
         role_book: RoleBook,
         renderer: Renderer,
         ledger: RenderLedger,
+        consent_book: ConsentBook,
     ) -> None:
+        self._consent_book = consent_book
         self._customers = customers
         self._role_book = role_book
         self._renderer = renderer
@@ -47,9 +50,13 @@ class Identify(BaseMiddleware):
                 extra={"update_id": event.update_id, "reason": "not a private chat with a person"},
             )
             return None
-        await self._customers.seen(user.id, user.language_code)
+        roles = self._role_book.roles_of(user.id)
+        consent = await self._consent_book.state(user.id)
+        known = bool(roles) or consent.accepted(self._consent_book.notice.version)
+        await self._customers.seen(user.id, user.language_code if known else None)
         if event.callback_query is not None:
             self._ledger.note_callback(event.callback_query.id, user.id)
-        data["roles"] = self._role_book.roles_of(user.id)
+        data["roles"] = roles
+        data["consent"] = consent
         data["recipient"] = self._renderer.recipient(chat.id if chat else user.id, user.language_code)
         return await handler(event, data)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.telegram.filters import IsStaff
-from bot.telegram.routers import admin, compliance, customer, errors, fallback, refusals
+from bot.telegram.routers import (
+    admin,
+    compliance,
+    customer,
+    errors,
+    fallback,
+    membership,
+    onboarding,
+    privacy,
+    refusals,
+)
 
 
 def create_staff_router() -> Router:
@@ -20,12 +30,16 @@ def create_staff_router() -> Router:
 
 def create_routers() -> list[Router]:
     """In the order updates try them: staff routers first, then polite refusals of staff commands used
-    without the role, then the customer conversation, then the catch-all for unknown buttons. The error
+    without the role, then the privacy rights (open to everyone), then the notice for whoever has not
+    accepted it, then the customer conversation, then the catch-all for unknown buttons. The error
     handler sees failures from all of them."""
     return [
         errors.create_router(),
+        membership.create_router(),
         create_staff_router(),
         refusals.create_router(),
+        privacy.create_router(),
+        onboarding.create_router(),
         customer.create_router(),
         fallback.create_router(),
     ]

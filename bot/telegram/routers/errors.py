@@ -10,7 +10,6 @@ from aiogram.types import ErrorEvent
 
 from bot.content import Recipient, Renderer
 from bot.errors import GateRefused
-from bot.services import CustomerDirectory
 
 log = logging.getLogger("guardbot.errors")
 
@@ -18,16 +17,13 @@ log = logging.getLogger("guardbot.errors")
 async def handle_error(
     event: ErrorEvent,
     bot: Bot,
-    customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient | None = None,
 ) -> bool:
     exc = event.exception
     update_id = event.update.update_id
     if isinstance(exc, TelegramForbiddenError):
-        # The person blocked the bot: nothing to say to them, and nothing more to send until they return.
-        if recipient is not None and isinstance(recipient.chat_id, int):
-            await customers.blocked(recipient.chat_id)
+        # The person blocked the bot: nothing to say to them. The gate has marked them unreachable.
         log.info(
             "telegram.blocked",
             extra={"update_id": update_id},

@@ -1,0 +1,42 @@
+"""Retention (RETENTION_DAYS): message content older than the limit is purged, hourly, and each purge is an
+audit event. The entries themselves stay (they hold no content), so the hash chain still verifies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.audit.trail import AuditTrail, PurgeResult
+from bot.clock import Clock
+
+log = logging.getLogger("guardbot.retention")
+
+DAY = 86_400.0
+EVERY_SECONDS = 3600.0
+
+
+class Retention:
+    def __init__(self, audit: AuditTrail, clock: Clock, days: int) -> None:
+        self._audit = audit
+        self._clock = clock
+        self.days = days
+
+    async def purge(self) -> PurgeResult | None:
+        """Purge content older than the limit now; None when there was nothing to purge."""
+        result = await self._audit.purge_contents_before(self._clock.now() - self.days * DAY)
+        if result is not None:
+            log.info("retention.purged", extra={"count": result.count, "through_seq": result.through_seq})
+        return result
+
+    async def run(self, stop: asyncio.Event, every: float = EVERY_SECONDS) -> None:
+        """Purge at start and then every `every` seconds until `stop`; a failed run is logged and retried at
+        the next interval, never allowed to stop the bot."""
+        while not stop.is_set():
+            try:
+                await self.purge()
+            except Exception as exc:  # noqa: BLE001 - a locked or full disk must not kill the bot
+                log.error("retention.failed", extra={"error": type(exc).__name__})
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                continue

@@ -1,0 +1,201 @@
+"""The customer's privacy rights, open to everyone at any time, consent or not: the notice's choices,
+`/privacy`, `/stop` and the opt-out keywords, the unsubscribe button, `/mydata` and `/forget`."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+
+from bot.content import Recipient, Renderer
+from bot.services import ConsentBook, PrivacyDesk
+from bot.services.privacy import EXPORT_FILENAME
+from bot.telegram.callbacks import Choice, ConsentChoice, ForgetChoice, Unsubscribe
+from bot.telegram.keyboards import forget_confirmation, privacy_choices
+from bot.telegram.routers.onboarding import send_notice
+from flows.consent import Action, ConsentState, Marketing, Scope, Via, is_opt_out, marketing_expiry, normalize
+
+
+def _message_id(query: CallbackQuery) -> int | None:
+    return query.message.message_id if query.message is not None else None
+
+
+async def choose(
+    query: CallbackQuery,
+    callback_data: ConsentChoice,
+    bot: Bot,
+    consent: ConsentState,
+    consent_book: ConsentBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """A button under the notice or under `/privacy`. Each press is one ledger event, with the message id
+    of the button as evidence of how it was given."""
+    user_id = query.from_user.id
+    version = consent_book.notice.version
+    if callback_data.version != version:  # a button under an outdated notice: show the current one
+        await query.answer(renderer.text("callback.expired", recipient))
+        await send_notice(bot, user_id, renderer, recipient, version, "consent.updated")
+        return
+    await query.answer(renderer.text("consent.saved", recipient))
+
+    async def record(scope: Scope, action: Action, detail: str) -> None:
+        await consent_book.record(
+            user_id, scope, action, via=Via.BUTTON, detail=detail, message_id=_message_id(query)
+        )
+
+    choice = callback_data.choice
+    if choice is Choice.ACCEPT:
+        if not consent.accepted(version):
+            await record(Scope.NOTICE, Action.GRANT, "accept_notice")
+            await bot.send_message(user_id, renderer.text("consent.accepted", recipient, version=version))
+            first_name = query.from_user.first_name
+            await bot.send_message(user_id, renderer.text("start.greeting", recipient, first_name=first_name))
+    elif choice is Choice.WITHDRAW:
+        if consent.marketing is not None and consent.marketing.granted:
+            await record(Scope.MARKETING, Action.WITHDRAW, "withdraw_notice")
+        await record(Scope.NOTICE, Action.WITHDRAW, "withdraw_notice")
+        await bot.send_message(user_id, renderer.text("consent.notice_withdrawn", recipient))
+    elif choice is Choice.MARKETING_YES:
+        await record(Scope.MARKETING, Action.GRANT, "marketing_yes")
+        await bot.send_message(user_id, renderer.text("consent.marketing_on", recipient))
+    else:
+        await record(Scope.MARKETING, Action.WITHDRAW, "marketing_no")
+        await bot.send_message(user_id, renderer.text("consent.marketing_off", recipient))
+
+
+async def unsubscribe_button(
+    query: CallbackQuery, bot: Bot, consent_book: ConsentBook, renderer: Renderer, recipient: Recipient
+) -> None:
+    await query.answer(renderer.text("consent.saved", recipient))
+    await consent_book.record(
+        query.from_user.id,
+        Scope.MARKETING,
+        Action.WITHDRAW,
+        via=Via.BUTTON,
+        detail="unsubscribe",
+        message_id=_message_id(query),
+    )
+    await bot.send_message(query.from_user.id, renderer.text("consent.stopped", recipient))
+
+
+async def stop(message: Message, consent_book: ConsentBook, renderer: Renderer, recipient: Recipient) -> None:
+    """`/stop` or a bare opt-out keyword: marketing withdrawn at once, whatever the state before."""
+    assert message.from_user is not None
+    text = message.text or ""
+    via, detail = (Via.COMMAND, "/stop") if text.startswith("/") else (Via.KEYWORD, normalize(text))
+    await consent_book.record(
+        message.from_user.id,
+        Scope.MARKETING,
+        Action.WITHDRAW,
+        via=via,
+        detail=detail,
+        message_id=message.message_id,
+    )
+    await message.answer(renderer.text("consent.stopped", recipient))
+
+
+async def show_privacy(
+    message: Message,
+    consent: ConsentState,
+    consent_book: ConsentBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    version = consent_book.notice.version
+    notice = consent.notice
+    if notice is None:
+        notice_line = renderer.fragment("privacy.notice_none", recipient, current=version)
+    elif not notice.granted:
+        notice_line = renderer.fragment(
+            "privacy.notice_withdrawn", recipient, date=notice.at, current=version
+        )
+    elif notice.notice_version == version:
+        notice_line = renderer.fragment("privacy.notice_current", recipient, version=version, date=notice.at)
+    else:
+        notice_line = renderer.fragment(
+            "privacy.notice_outdated",
+            recipient,
+            version=notice.notice_version,
+            date=notice.at,
+            current=version,
+        )
+    status = consent_book.marketing(consent)
+    choice = consent.marketing
+    if choice is None or status is Marketing.NEVER:
+        marketing_line = renderer.fragment("privacy.marketing_never", recipient)
+    elif status is Marketing.GRANTED:
+        until = marketing_expiry(choice, consent_book.max_age_days)
+        marketing_line = renderer.fragment(
+            "privacy.marketing_granted", recipient, date=choice.at, until=until
+        )
+    elif status is Marketing.EXPIRED:
+        marketing_line = renderer.fragment("privacy.marketing_expired", recipient, date=choice.at)
+    elif status is Marketing.OLD_NOTICE:
+        marketing_line = renderer.fragment("privacy.marketing_old_notice", recipient, date=choice.at)
+    else:
+        marketing_line = renderer.fragment("privacy.marketing_withdrawn", recipient, date=choice.at)
+    await message.answer(
+        renderer.text("privacy.status", recipient, notice=[notice_line], marketing=[marketing_line]),
+        reply_markup=privacy_choices(
+            renderer,
+            recipient,
+            version,
+            accepted=consent.accepted(version),
+            marketing=status is Marketing.GRANTED,
+        ),
+    )
+
+
+async def send_my_data(
+    message: Message, privacy_desk: PrivacyDesk, renderer: Renderer, recipient: Recipient
+) -> None:
+    assert message.from_user is not None
+    user_id = message.from_user.id
+    wait = await privacy_desk.minutes_until_export(user_id)
+    if wait:
+        await message.answer(renderer.text("mydata.too_soon", recipient, minutes=wait))
+        return
+    data = await privacy_desk.export(user_id)
+    filename = renderer.attachment("export:mydata", recipient, EXPORT_FILENAME, data)
+    await message.answer_document(
+        BufferedInputFile(data, filename),
+        caption=renderer.text("mydata.caption", recipient),
+        protect_content=True,  # the person's own messages: not to be forwarded from this chat
+    )
+
+
+async def ask_to_forget(message: Message, renderer: Renderer, recipient: Recipient) -> None:
+    await message.answer(
+        renderer.text("forget.confirm", recipient), reply_markup=forget_confirmation(renderer, recipient)
+    )
+
+
+async def forget(
+    query: CallbackQuery,
+    callback_data: ForgetChoice,
+    bot: Bot,
+    privacy_desk: PrivacyDesk,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    await query.answer()
+    if not callback_data.erase:
+        await bot.send_message(query.from_user.id, renderer.text("forget.cancelled", recipient))
+        return
+    await privacy_desk.forget(query.from_user.id)
+    # Sent after the erasure, so it is the first thing logged about the person as a newcomer.
+    await bot.send_message(query.from_user.id, renderer.text("forget.done", recipient))
+
+
+def create_router() -> Router:
+    router = Router(name="privacy")
+    router.callback_query.register(choose, ConsentChoice.filter())
+    router.callback_query.register(unsubscribe_button, Unsubscribe.filter())
+    router.callback_query.register(forget, ForgetChoice.filter())
+    router.message.register(stop, Command("stop"))
+    router.message.register(stop, F.text.func(is_opt_out))
+    router.message.register(show_privacy, Command("privacy"))
+    router.message.register(send_my_data, Command("mydata"))
+    router.message.register(ask_to_forget, Command("forget"))
+    return router

@@ -1,0 +1,206 @@
+"""The customer's data rights end to end: /mydata (Art. 15) returns what the database holds, /forget (Art. 17)
+removes it, the audit log still verifies, and a returning customer starts afresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.app import Guardbot
+from bot.emulator import BotApiEmulator, ChatMessage
+from config import Settings
+from tests.helpers import (
+    ACCEPT,
+    MARKETING_YES,
+    is_notice,
+    logged_entries,
+    onboard,
+    running_bot,
+    subjects_by_user,
+)
+
+PHRASE = "my tangerine walrus ordered 3 lamps"
+
+
+def starts(prefix: str):  # type: ignore[no-untyped-def]
+    return lambda message: (message.text or message.caption or "").startswith(prefix)
+
+
+def rows(db: Path, query: str, *args: object) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(query, args))
+
+
+def files_of(settings: Settings) -> dict[str, bytes]:
+    """Every database file of the deployment, with its WAL, as bytes (what `grep` would search)."""
+    found = {}
+    for path in sorted(settings.data_dir.iterdir()):
+        if path.suffix in (".db", ".db-wal") or path.name.endswith(".db-wal"):
+            found[path.name] = path.read_bytes()
+    return found
+
+
+async def request_export(user: Any) -> tuple[ChatMessage, dict[str, Any]]:
+    user.send("/mydata")
+    message = await user.wait_for_bot_message(lambda m: m.document is not None)
+    assert message.document is not None
+    return message, json.loads(message.document.data)
+
+
+async def test_mydata_returns_what_the_database_holds(
+    emulator: BotApiEmulator, guardbot: Guardbot, settings: Settings
+) -> None:
+    ann = emulator.user(4001, first_name="Ann", language_code="en")
+    notice = await onboard(ann, marketing=True)
+    ann.send(PHRASE)
+    await ann.wait_for_bot_message()
+    ann.send("STOP")
+    await ann.wait_for_bot_message(starts("Done: you will receive no more offers"))
+    ann.press(notice.message_id, MARKETING_YES)  # changed her mind
+    await ann.wait_for_bot_message(starts("You will receive offers"))
+
+    message, export = await request_export(ann)
+    assert message.protect_content
+    assert message.caption is not None
+    assert message.caption.startswith("Here is a copy of everything we store about you")
+    assert message.document is not None
+    assert message.document.filename == "my-data.json"
+
+    (user_row,) = rows(
+        settings.database_path, "SELECT user_id, language_code FROM users WHERE user_id = ?", ann.id
+    )
+    assert export["profile"]["telegram_user_id"] == user_row[0]
+    assert export["profile"]["language_code"] == user_row[1] == "en"
+    ledger = rows(
+        settings.database_path,
+        "SELECT scope, action, notice_version, via, detail, message_id, audit_seq FROM consent_events "
+        "WHERE user_id = ? ORDER BY id",
+        ann.id,
+    )
+    history = export["consent"]["history"]
+    assert [
+        (
+            h["scope"],
+            h["action"],
+            h["notice_version"],
+            h["via"],
+            h["detail"],
+            h["message_id"],
+            h["audit_entry"],
+        )
+        for h in history
+    ] == ledger
+    assert [(h["scope"], h["action"], h["via"]) for h in history] == [
+        ("notice", "grant", "button"),
+        ("marketing", "grant", "button"),
+        ("marketing", "withdraw", "keyword"),
+        ("marketing", "grant", "button"),
+    ]
+    assert export["consent"]["marketing"] == "granted"
+    assert export["consent"]["notice_accepted"] is True
+
+    # The same history is in the audit log (pseudonymous), entry for entry.
+    entries = {e["seq"]: e for e in logged_entries(settings.audit_path)}
+    subject = subjects_by_user(settings.keyring_path)[ann.id]
+    for h in history:
+        entry = entries[h["audit_entry"]]
+        assert entry["subject"] == subject
+        assert entry["type"] == ("consent.granted" if h["action"] == "grant" else "consent.withdrawn")
+        assert entry["data"]["scope"] == h["scope"]
+
+    # Her messages, decrypted, both ways.
+    written = [m["content"].get("text") for m in export["messages"] if m["direction"] == "from_you"]
+    assert PHRASE in written
+    received = [t for m in export["messages"] if m["direction"] == "to_you" for t in m["content"]["texts"]]
+    assert any(t.startswith("Hello, Ann!") for t in received)
+    assert export["tickets"] == export["offers_sent"] == export["secure_form_submissions"] == []
+
+    # Rate-limited.
+    ann.send("/mydata")
+    too_soon = await ann.wait_for_bot_message()
+    assert (too_soon.text or "").startswith("You asked for a copy of your data a short while ago.")
+    assert sum(m.document is not None for m in ann.bot_messages) == 1
+
+
+async def test_an_export_is_for_its_owner_only(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    bea, cal = emulator.user(4101, first_name="Bea"), emulator.user(4102, first_name="Cal")
+    await onboard(bea)
+    await onboard(cal)
+    bea.send("bea's secret question about lamps")
+    await bea.wait_for_bot_message()
+    _, export = await request_export(cal)
+    assert "lamps" not in json.dumps(export)
+    assert export["profile"]["telegram_user_id"] == cal.id
+
+
+async def test_forget_erases_the_customer_and_they_start_afresh(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    dot = emulator.user(4201, first_name="Dot")
+    eve = emulator.user(4202, first_name="Eve")  # another customer, untouched
+    async with running_bot(settings) as app:
+        await onboard(dot, marketing=True)
+        await onboard(eve)
+        dot.send(PHRASE)
+        await dot.wait_for_bot_message()
+        eve.send("eve asks about opening hours")
+        await eve.wait_for_bot_message()
+        old_subject = subjects_by_user(settings.keyring_path)[dot.id]
+
+        dot.send("/forget")
+        ask = await dot.wait_for_bot_message(starts("Erase your data?"))
+        assert ask.buttons == [["Yes, erase my data"], ["No, keep it"]]
+        dot.press(ask.message_id, "No, keep it")
+        await dot.wait_for_bot_message(starts("Nothing was erased."))
+        assert PHRASE.encode() not in b"".join(files_of(settings).values())  # encrypted at rest anyway
+        assert rows(
+            settings.database_path, "SELECT count(*) FROM consent_events WHERE user_id = ?", dot.id
+        ) == [(2,)]
+
+        dot.press(ask.message_id, "Yes, erase my data")
+        await dot.wait_for_bot_message(starts("Your data has been erased."))
+        assert not await app.consent.may_market(dot.id)
+
+        # Everything about Dot is gone from the operational database; Eve is untouched.
+        assert rows(
+            settings.database_path, "SELECT count(*) FROM consent_events WHERE user_id = ?", dot.id
+        ) == [(0,)]
+        assert rows(settings.database_path, "SELECT count(*) FROM users WHERE user_id = ?", dot.id) == [(0,)]
+        assert rows(
+            settings.database_path, "SELECT count(*) FROM consent_events WHERE user_id = ?", eve.id
+        ) == [(1,)]
+        # Her content is unreadable: her key is destroyed and her content rows deleted.
+        assert rows(settings.audit_path, "SELECT count(*) FROM contents WHERE subject = ?", old_subject) == [
+            (0,)
+        ]
+        assert old_subject not in subjects_by_user(settings.keyring_path).values()
+
+        # Coming back, she is a new customer: the notice afresh, not "it has changed".
+        dot.send("/start")
+        notice = await dot.wait_for_bot_message()
+        assert is_notice(notice)
+        dot.press(notice.message_id, ACCEPT)
+        await dot.wait_for_bot_message(starts("Hello, Dot"))
+        assert rows(
+            settings.database_path, "SELECT scope, action FROM consent_events WHERE user_id = ?", dot.id
+        ) == [("notice", "grant")]
+        assert subjects_by_user(settings.keyring_path)[dot.id] != old_subject
+
+    logged = logged_entries(settings.audit_path)
+    erasures = [e for e in logged if e["type"] == "subject.erased"]
+    assert [e["subject"] for e in erasures] == [old_subject]
+    assert any(e["type"] == "privacy.erasure" and e["subject"] == old_subject for e in logged)
+    verified = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"],
+        env={"PATH": os.environ["PATH"], "HOME": str(settings.data_dir), "DATA_DIR": str(settings.data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
