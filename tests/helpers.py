@@ -8,6 +8,7 @@ import os
 import socket
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -113,3 +114,19 @@ async def onboard(user: EmulatedUser, *, marketing: bool = False) -> ChatMessage
         user.press(notice.message_id, MARKETING_YES)
         await user.wait_for_bot_message(lambda m: (m.text or "").startswith("You will receive offers"))
     return notice
+
+
+DAY = 86_400.0
+
+
+class MovableClock:
+    """The wall clock, moved forward on demand: a year passes in a test."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

@@ -11,14 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.app import Guardbot
+from bot.app import Guardbot, create_guardbot
 from bot.emulator import BotApiEmulator, ChatMessage
 from config import Settings
 from tests.helpers import (
     ACCEPT,
+    DAY,
     MARKETING_YES,
+    MovableClock,
     is_notice,
     logged_entries,
+    make_settings,
     onboard,
     running_bot,
     subjects_by_user,
@@ -204,3 +207,82 @@ async def test_forget_erases_the_customer_and_they_start_afresh(
         check=False,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+async def test_the_ledger_is_a_complete_history_in_mydata_and_in_the_audit_export(
+    tmp_path: Path, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """Grant, withdraw, re-grant, a new notice version, re-acceptance: the same story in both places."""
+    fay = emulator.user(4301, first_name="Fay")
+    async with running_bot(settings):
+        notice = await onboard(fay, marketing=True)
+        fay.send("Unsubscribe")
+        await fay.wait_for_bot_message(starts("Done: you will receive no more offers"))
+        fay.press(notice.message_id, MARKETING_YES)
+        await fay.wait_for_bot_message(starts("You will receive offers"))
+        subject = subjects_by_user(settings.keyring_path)[fay.id]
+
+    new_catalog = tmp_path / "catalog.toml"
+    new_catalog.write_text(
+        settings.content_path.read_text().replace('version = "2026-11"', 'version = "2027-01"', 1)
+    )
+    updated = make_settings(settings.data_dir, emulator.base_url, content_path=new_catalog)
+    async with running_bot(updated):
+        fay.send("hello")
+        new_notice = await fay.wait_for_bot_message(is_notice)
+        fay.press(new_notice.message_id, ACCEPT)
+        await fay.wait_for_bot_message(starts("Hello, Fay"))
+        _, export = await request_export(fay)
+
+    story = [
+        ("notice", "grant", "2026-11", "button"),
+        ("marketing", "grant", "2026-11", "button"),
+        ("marketing", "withdraw", "2026-11", "keyword"),
+        ("marketing", "grant", "2026-11", "button"),
+        ("notice", "grant", "2027-01", "button"),
+    ]
+    history = export["consent"]["history"]
+    assert [(h["scope"], h["action"], h["notice_version"], h["via"]) for h in history] == story
+    assert export["consent"]["marketing"] == "old_notice"  # the 2026-11 yes does not carry over
+
+    out = tmp_path / "audit.jsonl"
+    exported = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "export", "--out", str(out)],
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(settings.data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert exported.returncode == 0, exported.stderr
+    entries = [json.loads(line) for line in out.read_text().splitlines()[1:] if '"prev"' in line]
+    consent = [e for e in entries if e["type"].startswith("consent.") and e["subject"] == subject]
+    actions = {"consent.granted": "grant", "consent.withdrawn": "withdraw"}
+    assert [
+        (e["data"]["scope"], actions[e["type"]], e["data"]["notice_version"], e["data"]["via"])
+        for e in consent
+    ] == story
+    assert [e["seq"] for e in consent] == [h["audit_entry"] for h in history]
+    assert "Fay" not in out.read_text()  # pseudonymous: no names, no Telegram ids
+    assert str(fay.id) not in "".join(json.dumps(e["data"]) for e in consent)
+
+
+async def test_marketing_consent_expires_after_consent_max_age_days(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    clock = MovableClock()
+    short = make_settings(settings.data_dir, emulator.base_url, consent_max_age_days=30)
+    gus = emulator.user(4401, first_name="Gus")
+    async with running_bot(short, app=await create_guardbot(short, clock)) as app:
+        await onboard(gus, marketing=True)
+        assert await app.consent.may_market(gus.id)
+        clock.offset = 31 * DAY
+        assert not await app.consent.may_market(gus.id)
+        gus.send("/privacy")
+        status = await gus.wait_for_bot_message(starts("Your privacy choices:"))
+        assert "your yes of " in (status.text or "") and "has expired" in (status.text or "")
+        assert await app.consent.may_chat(gus.id)  # only marketing expires
+        assert status.buttons[0] == [MARKETING_YES]
+        gus.press(status.message_id, MARKETING_YES)
+        await gus.wait_for_bot_message(starts("You will receive offers"))
+        assert await app.consent.may_market(gus.id)

@@ -3,35 +3,27 @@ keeps newer content, and the log still verifies."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-import time
 
 from bot.app import create_guardbot
 from bot.emulator import BotApiEmulator
 from config import Settings
-from tests.helpers import logged_entries, make_settings, onboard, running_bot, subjects_by_user
+from tests.helpers import (
+    DAY,
+    MovableClock,
+    logged_entries,
+    make_settings,
+    onboard,
+    running_bot,
+    subjects_by_user,
+)
 
 OLD_PHRASE = "an ancient question about teapots"
 NEW_PHRASE = "a fresh question about kettles"
-DAY = 86_400.0
-
-
-class MovableClock:
-    """The wall clock, moved forward on demand: a year passes in a test."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 def content_count(settings: Settings, subject: str) -> int:
