@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -130,3 +131,15 @@ class MovableClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def guardbot_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as the operator runs it, in a fresh process, with only DATA_DIR set."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": os.environ["PATH"], "HOME": str(data_dir.parent), "DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

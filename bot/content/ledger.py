@@ -67,16 +67,13 @@ class RenderLedger:
 
     def redeem(self, audience: Audience, texts: Sequence[str]) -> list[Origin] | None:
         """Consume one issued rendering per text, all or nothing; None if any text was not issued."""
-        self._purge(self._clock.now())
-        needed = Counter(str(t) for t in texts)
-        for text, count in needed.items():
-            if len(self._issued.get((audience, text), ())) < count:
-                return None
-        origins = []
+        origins = self.peek(audience, texts)
+        if origins is None:
+            return None
         for text in texts:
             key = (audience, str(text))
             queue = self._issued[key]
-            origins.append(queue.popleft()[1])
+            queue.popleft()
             if not queue:
                 del self._issued[key]
         return origins

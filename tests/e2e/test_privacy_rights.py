@@ -4,10 +4,7 @@ removes it, the audit log still verifies, and a returning customer starts afresh
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from tests.helpers import (
     DAY,
     MARKETING_YES,
     MovableClock,
+    guardbot_cli,
     is_notice,
     logged_entries,
     make_settings,
@@ -198,14 +196,7 @@ async def test_forget_erases_the_customer_and_they_start_afresh(
     erasures = [e for e in logged if e["type"] == "subject.erased"]
     assert [e["subject"] for e in erasures] == [old_subject]
     assert any(e["type"] == "privacy.erasure" and e["subject"] == old_subject for e in logged)
-    verified = subprocess.run(
-        [sys.executable, "-m", "bot", "audit", "verify"],
-        env={"PATH": os.environ["PATH"], "HOME": str(settings.data_dir), "DATA_DIR": str(settings.data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    verified = guardbot_cli("audit", "verify", data_dir=settings.data_dir)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
@@ -246,14 +237,7 @@ async def test_the_ledger_is_a_complete_history_in_mydata_and_in_the_audit_expor
     assert export["consent"]["marketing"] == "old_notice"  # the 2026-11 yes does not carry over
 
     out = tmp_path / "audit.jsonl"
-    exported = subprocess.run(
-        [sys.executable, "-m", "bot", "audit", "export", "--out", str(out)],
-        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(settings.data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    exported = guardbot_cli("audit", "export", "--out", str(out), data_dir=settings.data_dir)
     assert exported.returncode == 0, exported.stderr
     entries = [json.loads(line) for line in out.read_text().splitlines()[1:] if '"prev"' in line]
     consent = [e for e in entries if e["type"].startswith("consent.") and e["subject"] == subject]

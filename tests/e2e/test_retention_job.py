@@ -4,10 +4,7 @@ keeps newer content, and the log still verifies."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
 from bot.app import create_guardbot
 from bot.emulator import BotApiEmulator
@@ -15,6 +12,7 @@ from config import Settings
 from tests.helpers import (
     DAY,
     MovableClock,
+    guardbot_cli,
     logged_entries,
     make_settings,
     onboard,
@@ -66,14 +64,7 @@ async def test_old_content_is_purged_by_the_job_and_the_log_verifies(
     assert [(e["data"]["count"], e["data"]["through_seq"]) for e in purges] == [
         (result.count, result.through_seq)
     ]
-    verified = subprocess.run(
-        [sys.executable, "-m", "bot", "audit", "verify"],
-        env={"PATH": os.environ["PATH"], "HOME": str(settings.data_dir), "DATA_DIR": str(settings.data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    verified = guardbot_cli("audit", "verify", data_dir=settings.data_dir)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
