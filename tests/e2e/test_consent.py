@@ -64,7 +64,7 @@ async def privacy_lines(user: EmulatedUser) -> str:
 async def test_new_customer_gets_only_the_notice_until_accepting(
     emulator: BotApiEmulator, guardbot: Guardbot, settings: Settings
 ) -> None:
-    sam = emulator.user(3001, first_name="Sam", language_code="de")
+    sam = emulator.user(3001, first_name="Sam", language_code="pt-BR")
     sam.send("Where is my order? My name is Samuel Quartz")
     assert (await sam.wait_for_bot_message()).text == REQUIRED
     notice = await sam.wait_for_bot_message()
@@ -95,7 +95,7 @@ async def test_new_customer_gets_only_the_notice_until_accepting(
     sam.send("When will my parcel be delivered?")
     assert (await sam.wait_for_bot_message()).text.startswith("Orders placed")  # type: ignore[union-attr]
     with sqlite3.connect(settings.database_path) as conn:
-        assert conn.execute("SELECT language_code FROM users WHERE user_id = 3001").fetchone() == ("de",)
+        assert conn.execute("SELECT language_code FROM users WHERE user_id = 3001").fetchone() == ("pt-BR",)
     assert consent_rows(settings.database_path, 3001) == [
         ("notice", "grant", "2026-11", "button", "accept_notice")
     ]
