@@ -31,15 +31,18 @@ from bot.content import Catalog, Recipient, Renderer, RenderLedger, load_catalog
 from bot.delivery import UpdateFeeder
 from bot.errors import CatalogError
 from bot.gate import FloodControl, OutboundGate
+from bot.gate.policy import ContentPolicy
 from bot.gate.recording import AuditedCalls
 from bot.keys import Keys, load_keys
 from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDesk, RoleBook
+from bot.services.offers import OfferBook, derive_code_key
 from bot.services.retention import Retention
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
 from bot.telegram.callbacks import Unsubscribe
 from bot.telegram.middlewares import register_middlewares
+from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
 from config import ConfigError, Settings
 from flows.faq import FaqIndex
@@ -65,6 +68,7 @@ class Guardbot:
     customers: CustomerDirectory
     consent: ConsentBook
     privacy: PrivacyDesk
+    offers: OfferBook
     retention: Retention
     faq: FaqIndex
     bot: Bot
@@ -90,11 +94,12 @@ class Guardbot:
 
     async def publish_commands(self) -> None:
         """Show the customer commands in Telegram's menu, in every catalog locale."""
-        for locale in sorted(self.catalog.locales):
+        default = self.catalog.default_locale
+        for locale in [default, *sorted(self.catalog.locales - {default})]:  # the default menu first
             everyone = Recipient(None, locale)
             commands = [
                 BotCommand(command=name, description=self.renderer.text(f"command.{name}", everyone))
-                for name in ("start", "help", "privacy", "stop", "mydata", "forget")
+                for name in ("start", "help", "offers", "verify", "privacy", "stop", "mydata", "forget")
             ]
             language = None if locale == self.catalog.default_locale else locale
             await self.bot.set_my_commands(commands, language_code=language)
@@ -202,22 +207,31 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
                 "entries": catalog.entry_digests(),
             },
         )
-        customers = CustomerDirectory(repository, clock)
+        customers = CustomerDirectory(repository, clock, sealer=audit)
         await customers.load()
         role_book = RoleBook(repository, audit, clock)
         await role_book.load(settings.role_ids())
         consent = ConsentBook(repository, audit, clock, catalog.notice, settings.consent_max_age_days)
-        privacy = PrivacyDesk(customers, consent, audit, clock, settings.mydata_interval_minutes)
+        offers = OfferBook(repository, audit, clock, catalog.offers, derive_code_key(keys.data_key))
+        await offers.load()
+        privacy = PrivacyDesk(customers, consent, offers, audit, clock, settings.mydata_interval_minutes)
         ledger = RenderLedger(clock)
         renderer = Renderer(catalog, ledger)
-        contacts = ContactRules(customers, consent, Unsubscribe().pack())
-        gate = OutboundGate(ledger, AuditedCalls(audit), contacts=contacts)
+        alerts = ComplianceAlerts(role_book, clock)
+        gate = OutboundGate(
+            ledger,
+            AuditedCalls(audit),
+            contacts=ContactRules(customers, consent, Unsubscribe().pack()),
+            content=ContentPolicy(offers, customers.identifiers),
+            alert=alerts,
+        )
         faq = FaqIndex(
             {answer.id: answer.keywords for answer in catalog.answers.values()},
             catalog.default_locale,
             catalog.faq_threshold,
         )
         bot = create_bot(settings, gate, clock)
+        alerts.bind(bot, renderer)
         closers = stack.pop_all()
     auditor = Auditor(
         audit.log, AuditPaths(settings.audit_path, settings.trusted_keys_path, settings.audit_anchor_file)
@@ -229,6 +243,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         customers=customers,
         consent_book=consent,
         privacy_desk=privacy,
+        offer_book=offers,
         faq=faq,
         audit=audit,
         auditor=auditor,
@@ -257,6 +272,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         customers=customers,
         consent=consent,
         privacy=privacy,
+        offers=offers,
         retention=Retention(audit, clock, settings.retention_days),
         faq=faq,
         bot=bot,

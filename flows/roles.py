@@ -61,5 +61,9 @@ def refuses_self_lockout(actor_id: int, change: RoleChange) -> bool:
 COMMAND_ROLES: dict[str, Role] = {
     "roles": Role.ADMIN,
     "audit": Role.COMPLIANCE,
+    "pending": Role.COMPLIANCE,
+    "approve": Role.COMPLIANCE,
+    "reject": Role.COMPLIANCE,
+    "offer_new": Role.MARKETING,
 }
 """Staff commands and the role each needs; a command here used without the role is politely refused."""

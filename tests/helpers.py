@@ -24,6 +24,8 @@ TEST_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN_ID = 900
 AGENT_ID = 901
 COMPLIANCE_ID = 902
+MARKETER_ID = 903
+COMPLIANCE_2_ID = 904
 
 
 def free_port() -> int:
@@ -40,7 +42,8 @@ def make_settings(data_dir: Path, api_base: str | None = None, **overrides: Any)
         "web_port": 0,
         "admin_ids": (ADMIN_ID,),
         "agent_ids": (AGENT_ID,),
-        "compliance_ids": (COMPLIANCE_ID,),
+        "compliance_ids": (COMPLIANCE_ID, COMPLIANCE_2_ID),
+        "marketing_ids": (MARKETER_ID,),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

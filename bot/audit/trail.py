@@ -238,6 +238,23 @@ class AuditTrail:
         value = json.loads(unseal(subject.cipher, subject.id, stored.blob))
         return value if isinstance(value, dict) else None
 
+    async def seal(self, user_id: int, value: Mapping[str, Any]) -> bytes:
+        """Encrypt a small record about a person under their content key (for data kept outside the log,
+        such as identifiers): readable only with the keyring, shredded with the key on erasure."""
+        subject = await self._subjects.get(user_id)
+        return seal(subject.cipher, subject.id, canonical.encode(dict(value)), self._nonces)
+
+    async def unseal(self, user_id: int, blob: bytes) -> dict[str, Any] | None:
+        """The record `seal` made; None once the person's key is gone (or the blob is not theirs)."""
+        subject = await self._subjects.find(user_id)
+        if subject is None:
+            return None
+        try:
+            value = json.loads(unseal(subject.cipher, subject.id, blob))
+        except CryptoError:
+            return None
+        return value if isinstance(value, dict) else None
+
     async def erase(self, user_id: int, *, actor: Actor = "system") -> str | None:
         """Crypto-shred a person: log the erasure (checkpointed), then destroy their key and content."""
         subject = await self._subjects.find(user_id)

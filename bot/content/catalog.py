@@ -15,19 +15,22 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from bot.content.contract import SHORT_TEXTS, SYSTEM_TEXTS
 from bot.errors import CatalogError
+from flows.offers import MAX_DISCOUNT, MAX_OFFER_TEXT, Audience, Offer, OfferTerms, parse_code
 
 MAX_TEXT = 4096
 MAX_BUTTON_LABEL = 64
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _ANSWER_ID = re.compile(r"^[a-z0-9_]{1,32}$")
 _VERSION = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-_SECTIONS = frozenset({"catalog", "notice", "texts", "answers", "templates"})
+_SECTIONS = frozenset({"catalog", "notice", "texts", "answers", "templates", "offers"})
+_OFFER_KEYS = frozenset({"text", "discount", "code", "valid_from", "valid_until", "audience", "locales"})
 _NOTICE_KEYS = frozenset({"version", "text"})
 _TEMPLATE_KEYS = frozenset({"text"})
 _CATALOG_KEYS = frozenset({"version", "default_locale", "faq_threshold"})
@@ -86,6 +89,8 @@ class Catalog:
     texts: Mapping[str, TextEntry]
     answers: Mapping[str, Answer]
     templates: Mapping[str, Template]
+    offers: Mapping[str, Offer]
+    """Deployed offers, approved by deployment, keyed by id (their `Offer.key` is `catalog:ID`)."""
     digest: str
 
     @cached_property
@@ -102,11 +107,12 @@ class Catalog:
         digests.update({f"text:{k}": e.digest for k, e in self.texts.items()})
         digests.update({f"answer:{k}": a.digest for k, a in self.answers.items()})
         digests.update({f"template:{k}": t.digest for k, t in self.templates.items()})
+        digests.update({f"offer:{o.key}": o.digest for o in self.offers.values()})
         return digests
 
 
 def _digest(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -242,6 +248,47 @@ def _load_template(template_id: str, raw: Any, default_locale: str) -> Template:
     return Template(template_id, _plain_texts(raw.get("text"), default_locale, f"{where}.text"), _digest(raw))
 
 
+def _moment(value: Any, where: str) -> float:
+    """A TOML date-time with an offset (or a date, meaning its start, UTC) as seconds since the epoch."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise CatalogError(f"{where}: give a time zone, e.g. 2026-12-31T23:59:59Z")
+        return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
+    raise CatalogError(f"{where}: expected a TOML date or date-time, e.g. 2026-12-31T23:59:59Z")
+
+
+def _load_offer(offer_id: str, raw: Any, default_locale: str) -> Offer:
+    where = f"offers.{offer_id}"
+    if not _ANSWER_ID.match(offer_id):
+        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a table with text, discount, code, valid_from, valid_until")
+    _unknown(raw, _OFFER_KEYS, where)
+    texts = _plain_texts(raw.get("text"), default_locale, f"{where}.text")
+    if any(len(text) > MAX_OFFER_TEXT for text in texts.values()):
+        raise CatalogError(f"{where}.text: at most {MAX_OFFER_TEXT} characters")
+    discount = raw.get("discount")
+    if not isinstance(discount, int) or isinstance(discount, bool) or not 1 <= discount <= MAX_DISCOUNT:
+        raise CatalogError(f"{where}.discount: a whole percentage from 1 to {MAX_DISCOUNT}")
+    code = raw.get("code")
+    if not isinstance(code, str) or parse_code(code) != code:
+        raise CatalogError(f"{where}.code: 4-20 upper-case letters and digits")
+    valid_from = _moment(raw.get("valid_from"), f"{where}.valid_from")
+    valid_until = _moment(raw.get("valid_until"), f"{where}.valid_until")
+    if valid_until <= valid_from:
+        raise CatalogError(f"{where}.valid_until: must be after valid_from")
+    audience = raw.get("audience", Audience.EVERYONE.value)
+    if audience not in {a.value for a in Audience}:
+        raise CatalogError(f"{where}.audience: one of {', '.join(a.value for a in Audience)}")
+    locales = raw.get("locales", [])
+    if not isinstance(locales, list) or not all(isinstance(x, str) and _LOCALE.match(x) for x in locales):
+        raise CatalogError(f"{where}.locales: a list of locale codes such as en, de")
+    terms = OfferTerms(texts, discount, code, valid_from, valid_until, Audience(audience), tuple(locales))
+    return Offer(f"catalog:{offer_id}", terms)
+
+
 def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     """Validate an already-parsed TOML document."""
     _unknown(data, _SECTIONS, "catalog file")
@@ -262,8 +309,9 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     raw_texts = data.get("texts", {})
     raw_answers = data.get("answers", {})
     raw_templates = data.get("templates", {})
-    if not all(isinstance(table, dict) for table in (raw_texts, raw_answers, raw_templates)):
-        raise CatalogError("[texts], [answers] and [templates] must be tables")
+    raw_offers = data.get("offers", {})
+    if not all(isinstance(table, dict) for table in (raw_texts, raw_answers, raw_templates, raw_offers)):
+        raise CatalogError("[texts], [answers], [templates] and [offers] must be tables")
     texts = {key: _load_text(key, raw, default_locale) for key, raw in raw_texts.items()}
     missing = sorted(set(SYSTEM_TEXTS) - texts.keys())
     if missing:
@@ -280,6 +328,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         texts=texts,
         answers=answers,
         templates=templates,
+        offers={oid: _load_offer(oid, raw, default_locale) for oid, raw in raw_offers.items()},
         digest=_digest(data),
     )
 

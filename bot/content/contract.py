@@ -29,6 +29,8 @@ class Field(Enum):
     """A moment (seconds since the epoch), shown in UTC as `2026-11-29 06:30 UTC`."""
     VERSION = "version"
     """A version label such as the privacy notice's `2026-11`: 1-32 of A-Z a-z 0-9 . _ -."""
+    CODE = "code"
+    """A promo code of an approved offer (4-20 of A-Z 0-9) or a verification code (`V-XXXX-XXXX-XXXX`)."""
 
 
 SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
@@ -93,6 +95,60 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "forget.cancelled": {},
     "button.forget_yes": {},
     "button.forget_no": {},
+    # Offers and their verification
+    "command.offers": {},
+    "command.verify": {},
+    "offers.none": {},
+    "offers.card": {"offer": Field.LINES, "code": Field.CODE, "until": Field.DATE, "check": Field.CODE},
+    "verify.usage": {},
+    "verify.genuine": {"until": Field.DATE},
+    "verify.expired": {},
+    "verify.not_yours": {},
+    "verify.unknown": {},
+    "verify.no_code": {},
+    # Proposing an offer (marketing) and deciding on it (compliance)
+    "offer_new.ask_text": {},
+    "offer_new.bad_text": {},
+    "offer_new.ask_discount": {},
+    "offer_new.bad_discount": {"max": Field.NUMBER},
+    "offer_new.ask_code": {},
+    "offer_new.bad_code": {},
+    "offer_new.ask_until": {},
+    "offer_new.bad_until": {},
+    "offer_new.ask_audience": {},
+    "offer_new.preview": {
+        "offer": Field.LINES,
+        "discount": Field.NUMBER,
+        "code": Field.CODE,
+        "until": Field.DATE,
+        "audience": Field.WORD,
+    },
+    "offer_new.submitted": {"id": Field.NUMBER},
+    "offer_new.cancelled": {},
+    "button.audience_everyone": {},
+    "button.audience_opted_in": {},
+    "button.submit": {},
+    "button.cancel": {},
+    "pending.empty": {},
+    "pending.item": {
+        "id": Field.NUMBER,
+        "author": Field.NUMBER,
+        "offer": Field.LINES,
+        "discount": Field.NUMBER,
+        "code": Field.CODE,
+        "until": Field.DATE,
+        "audience": Field.WORD,
+    },
+    "decide.usage": {},
+    "decide.approved": {"id": Field.NUMBER},
+    "decide.rejected": {"id": Field.NUMBER},
+    "decide.not_found": {"id": Field.NUMBER},
+    "decide.not_pending": {"id": Field.NUMBER},
+    "decide.own": {"id": Field.NUMBER},
+    "proposal.approved_notice": {"id": Field.NUMBER},
+    "proposal.rejected_notice": {"id": Field.NUMBER},
+    "proposal.pending_notice": {"id": Field.NUMBER},
+    "gate.refused_alert": {"check": Field.WORD, "kind": Field.WORD},
 }
 
 SHORT_TEXTS: Mapping[str, int] = {

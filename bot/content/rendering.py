@@ -12,6 +12,7 @@ from bot.content.catalog import MAX_TEXT, Catalog
 from bot.content.contract import SYSTEM_TEXTS, Field
 from bot.content.ledger import Audience, Origin, RenderLedger
 from bot.errors import RenderError
+from flows.offers import Offer
 
 MAX_NAME = 64
 _WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -20,6 +21,7 @@ _CHECKPOINT = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _VERSION = re.compile(r"[A-Za-z0-9._-]{1,32}")
+_CODE = re.compile(r"[A-Z0-9]{4,20}|V-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")
 _FILENAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
@@ -70,6 +72,8 @@ def _field_value(key: str, name: str, kind: Field, value: object) -> str:
     if kind is Field.DATE and isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
     if kind is Field.VERSION and isinstance(value, str) and _VERSION.fullmatch(value):
+        return value
+    if kind is Field.CODE and isinstance(value, str) and _CODE.fullmatch(value):
         return value
     raise RenderError(f"{key}: field {name} must be a {kind.value}, got {type(value).__name__}")
 
@@ -173,6 +177,47 @@ class Renderer:
             to.chat_id, attachment_token(filename, data), Origin(key, digest, to.locale, self.catalog.version)
         )
         return filename
+
+    def offer_text(self, offer: Offer, to: Recipient) -> Fragment:
+        """An approved offer's own words, to be placed in a card (`offers.card`) for this recipient."""
+        locale, text = self._pick(offer.terms.texts, to.locale)
+        return Fragment(text, Origin(f"offer:{offer.key}", offer.digest, locale, self.catalog.version))
+
+    def offer_card(self, offer: Offer, to: Recipient, check: str, *, marketing: bool = False) -> Rendered:
+        """An offer as a customer receives it: its words, code, validity and verification code. Issued under
+        the offer's own key and digest, so the audit log names the offer version sent; `marketing` when it
+        is pushed (a broadcast) rather than asked for (`/offers`)."""
+        fields = {
+            "offer": [self.offer_text(offer, to)],
+            "code": offer.terms.code,
+            "until": offer.terms.valid_until,
+            "check": check,
+        }
+        text, card = self._system_text("offers.card", to, fields)
+        origin = Origin(
+            f"offer:{offer.key}", offer.digest, card.locale, self.catalog.version, marketing=marketing
+        )
+        return self._issue(to, text, origin)
+
+    def review(self, key: str, to: Recipient, proposal: int, digest: str, **fields: object) -> Rendered:
+        """System text `key` showing a proposal under review (its unapproved words in a `LINES` field) to
+        staff. Issued as `proposal:N`: the gate checks it as free text, not as approved content."""
+        text, card = self._system_text(key, to, fields)
+        return self._issue(
+            to, text, Origin(f"proposal:{proposal}", digest, card.locale, self.catalog.version)
+        )
+
+    def free_text(self, text: str, to: Recipient, author: int) -> Rendered:
+        """Text a staff member wrote themselves (an agent's reply): not approved content, so the gate gives
+        it every check — claims, sensitive data, other customers' personal data — before it may go."""
+        if not text.strip():
+            raise RenderError("free text: empty")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return self._issue(to, text, Origin(f"free:{author}", digest, to.locale, self.catalog.version))
+
+    def proposal_text(self, text: str) -> Fragment:
+        """A proposal's words as a fragment for `review` (never sent on their own)."""
+        return Fragment(text, Origin("proposal", "", self.catalog.default_locale, self.catalog.version))
 
     def answer_title(self, answer_id: str, to: Recipient) -> Rendered:
         answer = self.catalog.answers.get(answer_id)

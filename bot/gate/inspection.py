@@ -283,6 +283,9 @@ def _collect_texts(method: TelegramMethod[Any]) -> list[str]:
     ]
     document = getattr(method, "document", None)
     if not _absent(document):
+        # Every file the bot sends is someone's own data (their export): it must not be forwardable.
+        if getattr(method, "protect_content", None) is not True:
+            raise NotAllowed("a document must be sent with protect_content")
         # Only a file the bot built and issued for this chat: not a file id or URL of unknown content.
         if type(document) is not BufferedInputFile:
             raise NotAllowed("parameter document must be a file the bot built for this chat")

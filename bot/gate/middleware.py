@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ from aiogram.methods.base import TelegramType
 from bot.content.ledger import Audience, Origin, RenderLedger
 from bot.errors import GateRefused
 from bot.gate.inspection import INSPECTED, NO_CONTENT, NotAllowed, inspect_call
+from bot.gate.policy import ContentPolicy
 
 log = logging.getLogger("guardbot.gate")
 
@@ -103,10 +105,14 @@ class OutboundGate(BaseRequestMiddleware):
         recorder: CallRecorder | None = None,
         keep_refusals: int = 100,
         contacts: ContactPolicy | None = None,
+        content: ContentPolicy | None = None,
+        alert: Callable[[str], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self._recorder = recorder
         self._contacts = contacts
+        self._content = content
+        self._alert = alert
         self.refusals: deque[GateRefused] = deque(maxlen=keep_refusals)
 
     def _refuse(self, method: str, chat_id: Audience, reason: str) -> GateRefused:
@@ -161,18 +167,24 @@ class OutboundGate(BaseRequestMiddleware):
                 getattr(method, "reply_markup", None), contacts.unsubscribe_data
             ):
                 raise self._refuse(name, audience, "marketing without an unsubscribe button")
+        problem = self._content.problem(outgoing.texts, person, origins) if self._content else None
+        if problem is not None:
+            if self._alert is not None:
+                self._alert(problem)
+            raise self._refuse(name, audience, problem)
         self._ledger.redeem(audience, outgoing.texts)
         return Decision(name, audience, outgoing.texts, tuple(origins))
 
     async def _check_consent(self, decision: Decision) -> None:
         """Marketing needs consent that is valid now, not when it was rendered or queued. (The rendering
         is spent by then: a marketing text refused for consent must not be retried anyway.)"""
-        if not decision.marketing:
-            return
-        assert self._contacts is not None
-        assert isinstance(decision.audience, int)
-        if not await self._contacts.may_market(decision.audience):
+        if decision.marketing and not await self._may_market(decision.audience):
             raise self._refuse(decision.method, decision.audience, "no valid marketing consent")
+
+    async def _may_market(self, audience: Audience) -> bool:
+        """(`check` lets marketing through only with a policy and a single person as recipient.)"""
+        contacts = self._contacts
+        return contacts is not None and isinstance(audience, int) and await contacts.may_market(audience)
 
     async def _mark_unreachable(self, audience: Audience) -> None:
         if self._contacts is not None and isinstance(audience, int) and audience > 0:
@@ -194,6 +206,13 @@ class OutboundGate(BaseRequestMiddleware):
         if self._recorder is None:
             return await make_request(bot, method)
         call = await self._recorder.before(decision, method)
+        if decision.marketing and not await self._may_market(decision.audience):
+            # Withdrawn while the call was being recorded: it was logged as about to go, so its result is
+            # logged as refused, and it does not go.
+            withdrawn = self._refuse(decision.method, decision.audience, "no valid marketing consent")
+            if call is not None:
+                await self._recorder.after(call, decision, None, withdrawn)
+            raise withdrawn
         try:
             response = await make_request(bot, method)
         except BaseException as exc:

@@ -33,6 +33,9 @@ class ConsentBook:
         self._cache: OrderedDict[int, ConsentState] = OrderedDict()
         self._cache_size = cache_size
         self._generation: dict[int, int] = {}
+        self._stopping: dict[int, int] = {}
+        """People whose marketing withdrawal is being recorded: no marketing from the moment it arrives,
+        not only once it is durable."""
 
     async def state(self, user_id: int) -> ConsentState:
         cached = self._cache.get(user_id)
@@ -59,6 +62,8 @@ class ConsentBook:
         return (await self.state(user_id)).accepted(self.notice.version)
 
     async def may_market(self, user_id: int) -> bool:
+        if user_id in self._stopping:
+            return False
         return self.marketing(await self.state(user_id)) is Marketing.GRANTED
 
     def marketing(self, state: ConsentState) -> Marketing:
@@ -87,16 +92,26 @@ class ConsentBook:
         if message_id is not None:
             data["message_id"] = message_id
         kind = "consent.granted" if action is Action.GRANT else "consent.withdrawn"
-        seq = await self._audit.record(kind, actor=user_id, about=user_id, data=data, critical=True)
-        self._invalidate(user_id)
-        await self._repository.add_consent(user_id, event, self.notice.digest, seq)
-        self._invalidate(user_id)  # also after: a read that overlapped the write must not be cached
+        stops = action is Action.WITHDRAW
+        if stops:
+            self._stopping[user_id] = self._stopping.get(user_id, 0) + 1
+        try:
+            seq = await self._audit.record(kind, actor=user_id, about=user_id, data=data, critical=True)
+            self._invalidate(user_id)
+            await self._repository.add_consent(user_id, event, self.notice.digest, seq)
+            self._invalidate(user_id)  # also after: a read that overlapped the write must not be cached
+        finally:
+            if stops:
+                left = self._stopping.pop(user_id) - 1
+                if left:
+                    self._stopping[user_id] = left
         log.info("consent.recorded", extra={"scope": scope.value, "action": action.value, "via": via.value})
         return await self.state(user_id)
 
     def forget(self, user_id: int) -> None:
         """Drop what is cached about an erased person."""
         self._invalidate(user_id)
+        self._generation.pop(user_id, None)
 
     def _invalidate(self, user_id: int) -> None:
         self._cache.pop(user_id, None)

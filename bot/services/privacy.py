@@ -18,12 +18,15 @@ from bot.audit.trail import AuditTrail
 from bot.clock import Clock
 from bot.services.consent import ConsentBook
 from bot.services.customers import CustomerDirectory
+from bot.services.offers import OfferBook
 from flows.consent import Marketing, marketing_expiry
 
 log = logging.getLogger("guardbot.privacy")
 
 EXPORT_FORMAT = "guardbot.mydata/1"
 EXPORT_FILENAME = "my-data.json"
+CONFIRM_SECONDS = 600.0
+ERASED_TABLES = ("users", "consent_events", "offer_deliveries", "customer_identifiers")
 
 _DIRECTIONS = {"in.update": "from_you", "out.call": "to_you", "gate.refused": "blocked_before_sending"}
 
@@ -37,12 +40,14 @@ class PrivacyDesk:
         self,
         customers: CustomerDirectory,
         consent: ConsentBook,
+        offers: OfferBook,
         audit: AuditTrail,
         clock: Clock,
         export_interval_minutes: int,
     ) -> None:
         self._customers = customers
         self._consent = consent
+        self._offers = offers
         self._audit = audit
         self._clock = clock
         self._interval = export_interval_minutes * 60.0
@@ -54,6 +59,15 @@ class PrivacyDesk:
             return 0
         left = profile.last_export_at + self._interval - self._clock.now()
         return max(0, math.ceil(left / 60.0))
+
+    async def confirmation_valid(self, user_id: int, asked: float) -> bool:
+        """An erasure confirmation counts for `CONFIRM_SECONDS` after it was asked, and never for a
+        person who started afresh since (an old button must not erase their new account)."""
+        now = self._clock.now()
+        if not now - CONFIRM_SECONDS <= asked <= now + 1:
+            return False
+        profile = await self._customers.profile(user_id)
+        return profile is not None and profile.first_seen <= asked + 1
 
     async def export(self, user_id: int) -> bytes:
         """Everything stored about the person, as JSON; the request itself is audited and rate-limited."""
@@ -69,6 +83,8 @@ class PrivacyDesk:
         marketing = self._consent.marketing(state)
         notice = self._consent.notice
         items = await self._audit.history(user_id)
+        offers_sent = await self._offers.sent_to(user_id)
+        identifiers = await self._customers.identifiers_of(user_id)
         return {
             "format": EXPORT_FORMAT,
             "generated_at": iso(self._clock.now()),
@@ -81,6 +97,7 @@ class PrivacyDesk:
                 "last_seen": iso(profile.last_seen),
                 "blocked_bot_at": iso(profile.blocked_at),
                 "last_export_at": iso(profile.last_export_at),
+                "identifiers": [{"kind": kind, "value": value} for kind, value in identifiers],
             },
             "consent": {
                 "current_notice_version": notice.version,
@@ -109,26 +126,39 @@ class PrivacyDesk:
                     "audit_entry": item.seq,
                     "at": iso(item.time),
                     "direction": _DIRECTIONS.get(item.type, item.type),
-                    "content": item.content,
+                    # What the gate stopped is kept as evidence, but never handed out: it may be exactly
+                    # what must not reach this person (another customer's data, an unapproved promise).
+                    "content": None if item.type == "gate.refused" else item.content,
                 }
                 for item in items
             ],
             # Kept by later capabilities; listed so the export names every category Guardbot stores.
             "tickets": [],
-            "offers_sent": [],
+            "offers_sent": [
+                {
+                    "offer": sent.offer_key,
+                    "offer_version": sent.offer_digest,
+                    "verification_code": sent.code,
+                    "at": iso(sent.sent_at),
+                }
+                for sent in offers_sent
+            ],
             "secure_form_submissions": [],
         }
 
     async def forget(self, user_id: int) -> dict[str, int]:
-        """Erase the person: operational rows first, then their audit contents by destroying their key.
-
-        Either step can be repeated: a crash between them leaves a state that a second /forget completes.
-        """
-        deleted = await self._customers.erase(user_id)  # the profile and the consent ledger
-        self._consent.forget(user_id)
+        """Erase the person: log it first (audit first), then delete the operational rows, then destroy
+        their key and content. Each step can be repeated: a crash between them leaves a state that a second
+        /forget completes (the log shows the erasure was asked for)."""
         await self._audit.record(
-            "privacy.erasure", actor=user_id, about=user_id, data={"deleted": deleted}, critical=True
+            "privacy.erasure",
+            actor=user_id,
+            about=user_id,
+            data={"tables": list(ERASED_TABLES)},
+            critical=True,
         )
+        deleted = await self._customers.erase(user_id)  # the profile, consent ledger, offers sent
+        self._consent.forget(user_id)
         await self._audit.erase(user_id, actor=user_id)
         log.info("privacy.erased", extra={"tables": sorted(deleted)})
         return deleted

@@ -36,6 +36,10 @@ class RoleBook:
     def roles_of(self, user_id: int) -> frozenset[Role]:
         return effective_roles(self._granted.get(user_id, ()))
 
+    def holders(self, role: Role) -> list[int]:
+        """Everyone who may act in `role` (admins included), for notifications."""
+        return sorted(user for user, names in self._granted.items() if role in effective_roles(names))
+
     async def grants(self) -> list[RoleGrant]:
         return await self._repository.role_grants()
 

@@ -2,14 +2,26 @@
 
 from bot.storage.database import open_database
 from bot.storage.migrations import MIGRATIONS, Migration, apply_migrations
-from bot.storage.repository import CustomerRow, Repository, RoleGrant, SqliteRepository, StoredConsent
+from bot.storage.repository import (
+    CustomerRow,
+    OfferDelivery,
+    ProposalRow,
+    Repository,
+    RoleGrant,
+    SealedIdentifier,
+    SqliteRepository,
+    StoredConsent,
+)
 
 __all__ = [
     "MIGRATIONS",
     "CustomerRow",
     "Migration",
+    "OfferDelivery",
+    "ProposalRow",
     "Repository",
     "RoleGrant",
+    "SealedIdentifier",
     "SqliteRepository",
     "StoredConsent",
     "apply_migrations",

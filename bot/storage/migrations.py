@@ -90,6 +90,50 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE users ADD COLUMN last_export_at REAL",
         ),
     ),
+    Migration(
+        4,
+        "proposals, offers sent, customer identifiers",
+        (
+            # Anything proposed at run time that needs a second person's approval (offers now; broadcasts
+            # and reviewed agent replies later). `approved_digest` is the digest the approval bound to:
+            # an item is in force only while its `digest` still equals it.
+            """CREATE TABLE proposals (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('offer')),
+                payload TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                author INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+                decided_by INTEGER,
+                decided_at REAL,
+                reason TEXT,
+                approved_digest TEXT
+            )""",
+            "CREATE INDEX proposals_by_status ON proposals (status, kind)",
+            """CREATE TABLE offer_deliveries (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                offer_key TEXT NOT NULL,
+                offer_digest TEXT NOT NULL,
+                code TEXT NOT NULL,
+                sent_at REAL NOT NULL
+            )""",
+            "CREATE INDEX offer_deliveries_by_user ON offer_deliveries (user_id)",
+            "CREATE INDEX offer_deliveries_by_code ON offer_deliveries (code)",
+            # What the business knows about a customer that must never reach another customer (a phone
+            # from a form, an order reference), sealed under the person's own content key: readable only
+            # by the bot, and shredded with that key on erasure.
+            """CREATE TABLE customer_identifiers (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('phone', 'email', 'order')),
+                sealed BLOB NOT NULL,
+                added_at REAL NOT NULL
+            )""",
+            "CREATE INDEX customer_identifiers_by_user ON customer_identifiers (user_id)",
+        ),
+    ),
 )
 
 

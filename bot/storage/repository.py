@@ -40,12 +40,50 @@ class CustomerRow:
 
 
 @dataclass(frozen=True)
+class SealedIdentifier:
+    """An identifier as stored: its kind in clear, its value sealed under the owner's content key."""
+
+    user_id: int
+    kind: str
+    sealed: bytes
+
+
+@dataclass(frozen=True)
 class StoredConsent:
     """A consent ledger row: the event, the notice text's digest it referred to, and its audit entry."""
 
     event: ConsentEvent
     notice_digest: str
     audit_seq: int
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    id: int
+    kind: str
+    payload: str
+    digest: str
+    author: int
+    created_at: float
+    status: str
+    decided_by: int | None
+    decided_at: float | None
+    reason: str | None
+    approved_digest: str | None
+
+
+@dataclass(frozen=True)
+class OfferDelivery:
+    user_id: int
+    offer_key: str
+    offer_digest: str
+    code: str
+    sent_at: float
+
+
+_PROPOSAL_COLUMNS = (
+    "id, kind, payload, digest, author, created_at, status, decided_by, decided_at, reason, approved_digest"
+)
 
 
 class Repository(Protocol):
@@ -57,6 +95,12 @@ class Repository(Protocol):
 
     async def touch_user(self, user_id: int, language_code: str | None, now: float) -> None:
         """Create the user on first contact, else refresh their language and last-seen time."""
+        ...
+
+    async def add_identifier(self, identifier: SealedIdentifier, now: float) -> None: ...
+
+    async def identifiers(self, user_id: int | None = None) -> list[SealedIdentifier]:
+        """The stored identifiers of one person, or everyone's (for the gate's index at start)."""
         ...
 
     async def mark_blocked(self, user_id: int, now: float) -> None:
@@ -88,6 +132,25 @@ class Repository(Protocol):
     async def erase_customer(self, user_id: int) -> dict[str, int]:
         """Delete everything this database holds about the person; returns rows deleted per table."""
         ...
+
+    async def add_proposal(self, kind: str, payload: str, digest: str, author: int, now: float) -> int: ...
+
+    async def proposal(self, proposal_id: int) -> ProposalRow | None: ...
+
+    async def proposals(self, *, status: str | None = None, kind: str | None = None) -> list[ProposalRow]: ...
+
+    async def decide_proposal(
+        self, proposal_id: int, *, digest: str, status: str, decider: int, now: float, reason: str | None
+    ) -> bool:
+        """Approve or reject a pending proposal whose digest is still `digest`; False if it was not (any
+        more) pending with that digest — a concurrent decision or edit won."""
+        ...
+
+    async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
+
+    async def offer_deliveries(self, user_id: int) -> list[OfferDelivery]: ...
+
+    async def offer_delivery_by_code(self, code: str) -> OfferDelivery | None: ...
 
     async def role_grants(self) -> list[RoleGrant]: ...
 
@@ -166,6 +229,24 @@ class SqliteRepository:
                 (user_id, language_code, now, now),
             )
 
+    async def add_identifier(self, identifier: SealedIdentifier, now: float) -> None:
+        async with self._exclusive() as conn:
+            await conn.execute(
+                "INSERT INTO customer_identifiers (user_id, kind, sealed, added_at) VALUES (?, ?, ?, ?)",
+                (identifier.user_id, identifier.kind, identifier.sealed, now),
+            )
+
+    async def identifiers(self, user_id: int | None = None) -> list[SealedIdentifier]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id, kind, sealed FROM customer_identifiers "
+                "WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id",
+                (user_id,),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [SealedIdentifier(int(row[0]), str(row[1]), bytes(row[2])) for row in rows]
+
     async def mark_blocked(self, user_id: int, now: float) -> None:
         async with self._exclusive() as conn:
             await conn.execute("UPDATE users SET blocked_at = ? WHERE user_id = ?", (now, user_id))
@@ -243,12 +324,91 @@ class SqliteRepository:
     async def erase_customer(self, user_id: int) -> dict[str, int]:
         deleted: dict[str, int] = {}
         async with self._transaction() as conn:
-            for table in ("consent_events", "users"):
+            for table in ("consent_events", "offer_deliveries", "customer_identifiers", "users"):
                 cursor = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
                 deleted[table] = cursor.rowcount
         async with self._exclusive() as conn:  # secure_delete overwrote the pages; leave no copy in the WAL
             await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
+
+    async def add_proposal(self, kind: str, payload: str, digest: str, author: int, now: float) -> int:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO proposals (kind, payload, digest, author, created_at, status) "
+                "VALUES (?, ?, ?, ?, ?, 'pending')",
+                (kind, payload, digest, author, now),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    async def proposal(self, proposal_id: int) -> ProposalRow | None:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE id = ?",  # noqa: S608 - fixed columns
+                (proposal_id,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return ProposalRow(*row) if row else None
+
+    async def proposals(self, *, status: str | None = None, kind: str | None = None) -> list[ProposalRow]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_PROPOSAL_COLUMNS} FROM proposals "  # noqa: S608 - fixed columns
+                "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) ORDER BY id",
+                (status, kind),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [ProposalRow(*row) for row in rows]
+
+    async def decide_proposal(
+        self, proposal_id: int, *, digest: str, status: str, decider: int, now: float, reason: str | None
+    ) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, reason = ?, "
+                "approved_digest = CASE WHEN ? = 'approved' THEN digest END "
+                "WHERE id = ? AND status = 'pending' AND digest = ?",
+                (status, decider, now, reason, status, proposal_id, digest),
+            )
+            return cursor.rowcount == 1
+
+    async def add_offer_delivery(self, delivery: OfferDelivery) -> None:
+        async with self._exclusive() as conn:
+            await conn.execute(
+                "INSERT INTO offer_deliveries (user_id, offer_key, offer_digest, code, sent_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    delivery.user_id,
+                    delivery.offer_key,
+                    delivery.offer_digest,
+                    delivery.code,
+                    delivery.sent_at,
+                ),
+            )
+
+    async def offer_deliveries(self, user_id: int) -> list[OfferDelivery]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id, offer_key, offer_digest, code, sent_at FROM offer_deliveries "
+                "WHERE user_id = ? ORDER BY id",
+                (user_id,),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [OfferDelivery(*row) for row in rows]
+
+    async def offer_delivery_by_code(self, code: str) -> OfferDelivery | None:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id, offer_key, offer_digest, code, sent_at FROM offer_deliveries "
+                "WHERE code = ? ORDER BY id LIMIT 1",
+                (code,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return OfferDelivery(*row) if row else None
 
     async def role_grants(self) -> list[RoleGrant]:
         async with self._exclusive() as conn:

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from flows.offers import Audience
+
 
 class FaqAnswer(CallbackData, prefix="faq"):
     """Show approved answer `answer` (a catalog answer id, at most 32 characters)."""
@@ -37,6 +39,20 @@ class Unsubscribe(CallbackData, prefix="unsub"):
 
 
 class ForgetChoice(CallbackData, prefix="forget"):
-    """Answer to "erase your data?"."""
+    """Answer to "erase your data?", bound to when it was asked (`asked`, whole seconds): an old or forged
+    confirmation must not erase anything."""
 
     erase: bool
+    asked: int
+
+
+class AudienceChoice(CallbackData, prefix="aud"):
+    """Who a proposed offer is for (the guided /offer_new flow)."""
+
+    audience: Audience
+
+
+class DraftChoice(CallbackData, prefix="draft"):
+    """Submit or drop the proposal just previewed."""
+
+    submit: bool

@@ -9,7 +9,17 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content import Recipient, Renderer
-from bot.telegram.callbacks import Choice, ConsentChoice, FaqAnswer, ForgetChoice, ShowMenu, Unsubscribe
+from bot.telegram.callbacks import (
+    AudienceChoice,
+    Choice,
+    ConsentChoice,
+    DraftChoice,
+    FaqAnswer,
+    ForgetChoice,
+    ShowMenu,
+    Unsubscribe,
+)
+from flows.offers import Audience
 
 
 def faq_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
@@ -97,8 +107,30 @@ def unsubscribe(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
     return _keyboard([_button(renderer, to, "button.unsubscribe", Unsubscribe().pack())])
 
 
-def forget_confirmation(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+def forget_confirmation(renderer: Renderer, to: Recipient, asked: int) -> InlineKeyboardMarkup:
     return _keyboard(
-        [_button(renderer, to, "button.forget_yes", ForgetChoice(erase=True).pack())],
-        [_button(renderer, to, "button.forget_no", ForgetChoice(erase=False).pack())],
+        [_button(renderer, to, "button.forget_yes", ForgetChoice(erase=True, asked=asked).pack())],
+        [_button(renderer, to, "button.forget_no", ForgetChoice(erase=False, asked=asked).pack())],
+    )
+
+
+def audience_choices(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    return _keyboard(
+        [
+            _button(
+                renderer, to, "button.audience_everyone", AudienceChoice(audience=Audience.EVERYONE).pack()
+            )
+        ],
+        [
+            _button(
+                renderer, to, "button.audience_opted_in", AudienceChoice(audience=Audience.OPTED_IN).pack()
+            )
+        ],
+    )
+
+
+def draft_choices(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    return _keyboard(
+        [_button(renderer, to, "button.submit", DraftChoice(submit=True).pack())],
+        [_button(renderer, to, "button.cancel", DraftChoice(submit=False).pack())],
     )

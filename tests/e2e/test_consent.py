@@ -3,8 +3,10 @@ notice version, and the gate refusing marketing to anyone without valid marketin
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.filters import Command
@@ -16,6 +18,7 @@ from bot.emulator import BotApiEmulator, EmulatedUser
 from bot.errors import GateRefused
 from bot.telegram.keyboards import unsubscribe
 from config import Settings
+from flows.consent import Action, Scope, Via
 from tests.helpers import (
     ACCEPT,
     MARKETING_NO,
@@ -264,7 +267,7 @@ async def test_a_new_notice_version_asks_again_and_stops_marketing(
 ) -> None:
     xia = emulator.user(3501, first_name="Xia")
     async with running_bot(settings) as app:
-        await onboard(xia, marketing=True)
+        old_notice = await onboard(xia, marketing=True)
         assert await app.consent.may_market(xia.id)
 
     catalog = settings.content_path.read_text().replace('version = "2026-11"', 'version = "2027-01"', 1)
@@ -293,12 +296,17 @@ async def test_a_new_notice_version_asks_again_and_stops_marketing(
         await xia.wait_for_bot_message(starts("You will receive offers"))
         assert await app.consent.may_market(xia.id)
         await send_newsletter(app, xia.id)
+        # "No offers" counts whatever notice it was pressed under; only grants are bound to the version.
+        xia.press(old_notice.message_id, MARKETING_NO)
+        await xia.wait_for_bot_message(starts("Understood: no offers"))
+        assert not await app.consent.may_market(xia.id)
 
     assert [(r[0], r[1], r[2]) for r in consent_rows(settings.database_path, xia.id)] == [
         ("notice", "grant", "2026-11"),
         ("marketing", "grant", "2026-11"),
         ("notice", "grant", "2027-01"),
         ("marketing", "grant", "2027-01"),
+        ("marketing", "withdraw", "2027-01"),
     ]
 
 
@@ -356,3 +364,32 @@ async def test_telegram_saying_the_bot_was_blocked_marks_the_customer(
     await emulator.wait_for(lambda: guardbot.customers.unreachable(amy.id))
     with pytest.raises(GateRefused, match="blocked the bot"):
         await guardbot.bot.send_message(amy.id, guardbot.renderer.text("help.menu", Recipient(amy.id, "en")))
+
+
+async def test_an_opt_out_stops_a_marketing_send_already_under_way(
+    emulator: BotApiEmulator, guardbot: Guardbot, settings: Settings
+) -> None:
+    """The send passed its consent check and is waiting for its audit record when STOP is handled: it must
+    not go out (the gate checks again once the call is recorded)."""
+    una = emulator.user(3801, first_name="Una")
+    await onboard(una, marketing=True)
+    withdrawal = asyncio.create_task(
+        guardbot.consent.record(una.id, Scope.MARKETING, Action.WITHDRAW, via=Via.KEYWORD, detail="stop")
+    )
+    with pytest.raises(GateRefused, match="no valid marketing consent"):
+        await send_newsletter(guardbot, una.id)
+    await withdrawal
+    assert not any(m.text == NEWSLETTER for m in una.bot_messages)
+    call = next(e for e in reversed(logged_entries(settings.audit_path)) if e["type"] == "out.call")
+
+    def result_of_call() -> dict[str, Any] | None:
+        logged = logged_entries(settings.audit_path)
+        return next(
+            (e for e in logged if e["type"] == "out.result" and e["data"]["call"] == call["seq"]), None
+        )
+
+    await emulator.wait_for(lambda: result_of_call() is not None)
+    result = result_of_call()
+    assert result is not None
+    assert result["data"]["ok"] is False
+    assert result["data"]["error"] == "GateRefused"

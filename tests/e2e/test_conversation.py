@@ -228,10 +228,12 @@ async def test_user_who_blocked_the_bot(
 async def test_command_menu_is_published_from_the_catalog(
     emulator: BotApiEmulator, guardbot: Guardbot
 ) -> None:
-    await emulator.wait_for(lambda: bool(emulator.calls_to("setMyCommands")))
+    await emulator.wait_for(lambda: bool(emulator.commands()))
     assert emulator.commands() == [
         {"command": "start", "description": "Start the conversation"},
         {"command": "help", "description": "Show the menu of topics"},
+        {"command": "offers", "description": "Current offers for you"},
+        {"command": "verify", "description": "Check that an offer is genuine"},
         {"command": "privacy", "description": "Your privacy choices"},
         {"command": "stop", "description": "Stop offers and news"},
         {"command": "mydata", "description": "Get a copy of your data"},

@@ -153,16 +153,31 @@ async def test_forget_erases_the_customer_and_they_start_afresh(
         await eve.wait_for_bot_message()
         old_subject = subjects_by_user(settings.keyring_path)[dot.id]
 
+        phrase_entry = next(
+            e
+            for e in reversed(logged_entries(settings.audit_path))
+            if e["type"] == "in.update" and e["subject"] == old_subject and e["content"]
+        )
+        assert await app.audit.read(dot.id, phrase_entry["seq"]) == {"text": PHRASE}
+        (blob,) = rows(settings.audit_path, "SELECT blob FROM contents WHERE seq = ?", phrase_entry["seq"])[0]
+        assert blob in b"".join(files_of(settings).values())  # the ciphertext is there before...
+
         dot.send("/forget")
         ask = await dot.wait_for_bot_message(starts("Erase your data?"))
         assert ask.buttons == [["Yes, erase my data"], ["No, keep it"]]
         dot.press(ask.message_id, "No, keep it")
         await dot.wait_for_bot_message(starts("Nothing was erased."))
-        assert PHRASE.encode() not in b"".join(files_of(settings).values())  # encrypted at rest anyway
+        await emulator.wait_for(lambda: dot.message(ask.message_id).buttons == [])  # one answer per question
         assert rows(
             settings.database_path, "SELECT count(*) FROM consent_events WHERE user_id = ?", dot.id
         ) == [(2,)]
+        dot.press_data(ask.message_id, "forget:1:0")  # a forged, ancient confirmation
+        await emulator.wait_for(lambda: len(dot.callback_answers) == 4)
+        assert dot.callback_answers[-1].get("text", "").startswith("This button is no longer valid")
+        assert rows(settings.database_path, "SELECT count(*) FROM users WHERE user_id = ?", dot.id) == [(1,)]
 
+        dot.send("/forget")
+        ask = await dot.wait_for_bot_message(starts("Erase your data?"))
         dot.press(ask.message_id, "Yes, erase my data")
         await dot.wait_for_bot_message(starts("Your data has been erased."))
         assert not await app.consent.may_market(dot.id)
@@ -175,7 +190,8 @@ async def test_forget_erases_the_customer_and_they_start_afresh(
         assert rows(
             settings.database_path, "SELECT count(*) FROM consent_events WHERE user_id = ?", eve.id
         ) == [(1,)]
-        # Her content is unreadable: her key is destroyed and her content rows deleted.
+        # Her content is unreadable: her key is destroyed and her content rows deleted, in every file.
+        assert blob not in b"".join(files_of(settings).values())  # ...and gone after
         assert rows(settings.audit_path, "SELECT count(*) FROM contents WHERE subject = ?", old_subject) == [
             (0,)
         ]

@@ -7,7 +7,7 @@ import pytest
 from bot.app import Guardbot
 from bot.emulator import BotApiEmulator
 from flows.roles import Role
-from tests.helpers import ADMIN_ID, AGENT_ID, COMPLIANCE_ID
+from tests.helpers import ADMIN_ID, AGENT_ID, COMPLIANCE_2_ID, COMPLIANCE_ID, MARKETER_ID
 
 
 async def test_settings_grant_roles_at_start(guardbot: Guardbot) -> None:
@@ -22,7 +22,8 @@ async def test_admin_lists_grants_and_revokes(emulator: BotApiEmulator, guardbot
     listing = await admin.wait_for_bot_message()
     assert listing.text == (
         f"Staff roles:\n{ADMIN_ID}: admin (settings)\n{AGENT_ID}: agent (settings)\n"
-        f"{COMPLIANCE_ID}: compliance (settings)"
+        f"{COMPLIANCE_ID}: compliance (settings)\n{MARKETER_ID}: marketing (settings)\n"
+        f"{COMPLIANCE_2_ID}: compliance (settings)"
     )
 
     admin.send("/roles grant 3003 compliance")

@@ -201,7 +201,7 @@ def test_the_privacy_notice_is_required_and_versioned(data: dict[str, Any]) -> N
     assert f"notice:{catalog.notice.version}" in catalog.entry_digests()
     # Any change to the notice changes its digest (recorded with every consent).
     changed = copy.deepcopy(data)
-    changed["notice"]["text"] = data["notice"]["text"] + " "
+    changed["notice"]["text"]["en"] += " "
     assert parse_catalog(changed).notice.digest != catalog.notice.digest
 
 
@@ -230,3 +230,26 @@ def test_date_and_version_fields_accept_only_their_kind() -> None:
         renderer.fragment("privacy.notice_current", to, version="2026 11 <b>", date=0)
     with pytest.raises(RenderError):
         renderer.fragment("privacy.notice_current", to, version="2026-11", date="yesterday")
+
+
+def test_no_catalog_text_would_be_stopped_by_the_gates_content_checks() -> None:
+    """A text the gate would refuse (an example promo code, a discount, a card-like number) is a deploy error
+    waiting to happen in front of a customer; catch it here instead."""
+    from bot.gate.content import ApprovedClaims, ContentChecker, IdentifierIndex
+
+    class NothingApproved:
+        def approved_claims(self) -> ApprovedClaims:
+            return ApprovedClaims()
+
+    catalog = load_catalog(DEFAULT_CONTENT_PATH)
+    checker = ContentChecker(NothingApproved(), IdentifierIndex())
+    texts = [(f"text:{key}", t) for key, entry in catalog.texts.items() for t in entry.templates.values()]
+    texts += [
+        (f"answer:{a.id}", t)
+        for a in catalog.answers.values()
+        for t in (*a.texts.values(), *a.titles.values())
+    ]
+    texts += [("notice", t) for t in catalog.notice.texts.values()]
+    texts += [(f"template:{k}", t) for k, tm in catalog.templates.items() for t in tm.texts.values()]
+    stopped = [(where, checker.problem([text], 1, free=False)) for where, text in texts]
+    assert [(where, problem) for where, problem in stopped if problem] == []

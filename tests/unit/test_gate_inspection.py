@@ -355,16 +355,22 @@ def test_a_document_passes_only_as_the_file_issued_for_that_chat(bot: Bot) -> No
     ledger.issue(1, attachment_token("my-data.json", data), ORIGIN)
     for document in ("AgADBAAD-a-file-id", "https://example.com/x.json", FSInputFile(__file__)):
         with pytest.raises(GateRefused, match="file the bot built"):
-            gate.check(bot, SendDocument(chat_id=1, document=document))
+            gate.check(bot, SendDocument(chat_id=1, document=document, protect_content=True))
+    with pytest.raises(GateRefused, match="protect_content"):
+        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "my-data.json")))
+
+    def send(chat: int, file: BufferedInputFile) -> SendDocument:
+        return SendDocument(chat_id=chat, document=file, protect_content=True)
+
     with pytest.raises(GateRefused, match="not rendered from the catalog for this chat"):
-        gate.check(bot, SendDocument(chat_id=2, document=BufferedInputFile(data, "my-data.json")))
+        gate.check(bot, send(2, BufferedInputFile(data, "my-data.json")))
     with pytest.raises(GateRefused, match="not rendered"):  # same bytes under another name
-        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "other.json")))
+        gate.check(bot, send(1, BufferedInputFile(data, "other.json")))
     with pytest.raises(GateRefused, match="not rendered"):  # another content under the name
-        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data + b" ", "my-data.json")))
+        gate.check(bot, send(1, BufferedInputFile(data + b" ", "my-data.json")))
     decision = gate.check(
         bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "my-data.json"), protect_content=True)
     )
     assert decision.origins == (ORIGIN,)
     with pytest.raises(GateRefused, match="not rendered"):  # single use
-        gate.check(bot, SendDocument(chat_id=1, document=BufferedInputFile(data, "my-data.json")))
+        gate.check(bot, send(1, BufferedInputFile(data, "my-data.json")))

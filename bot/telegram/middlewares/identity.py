@@ -52,8 +52,11 @@ class Identify(BaseMiddleware):
             return None
         roles = self._role_book.roles_of(user.id)
         consent = await self._consent_book.state(user.id)
-        known = bool(roles) or consent.accepted(self._consent_book.notice.version)
-        await self._customers.seen(user.id, user.language_code if known else None)
+        if consent.accepted(self._consent_book.notice.version) and not roles:
+            # A consenting customer: their names are kept, and guarded (never shown to another customer).
+            await self._customers.seen(user.id, user.language_code, (user.first_name, user.last_name))
+        else:
+            await self._customers.seen(user.id, user.language_code if roles else None)
         if event.callback_query is not None:
             self._ledger.note_callback(event.callback_query.id, user.id)
         data["roles"] = roles

@@ -11,6 +11,7 @@ from bot.telegram.routers import (
     customer,
     errors,
     fallback,
+    marketing,
     membership,
     onboarding,
     privacy,
@@ -24,7 +25,7 @@ def create_staff_router() -> Router:
     staff = Router(name="staff")
     staff.message.filter(IsStaff())
     staff.callback_query.filter(IsStaff())
-    staff.include_routers(admin.create_router(), compliance.create_router())
+    staff.include_routers(admin.create_router(), compliance.create_router(), marketing.create_router())
     return staff
 
 

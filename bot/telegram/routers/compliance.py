@@ -1,17 +1,20 @@
-"""Compliance commands: `/audit` verifies the audit log and reports. The whole router needs `compliance`."""
+"""Compliance commands: `/audit` verifies the audit log and reports; `/pending`, `/approve ID` and
+`/reject ID REASON` decide on proposals (never one's own). The whole router needs `compliance`."""
 
 from __future__ import annotations
 
 import logging
 
-from aiogram import Router
-from aiogram.filters import Command
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.audit.auditor import Auditor
 from bot.audit.trail import AuditTrail
 from bot.content import Recipient, Renderer
+from bot.services.offers import Decision, OfferBook, terms_of
 from bot.telegram.filters import HasRole
+from bot.telegram.notify import notify
 from flows.roles import Role
 
 log = logging.getLogger("guardbot.audit")
@@ -50,8 +53,81 @@ async def report_audit(
     await message.answer(text)
 
 
+MAX_LISTED = 20
+_DECIDED = {True: "decide.approved", False: "decide.rejected"}
+_NOTICES = {True: "proposal.approved_notice", False: "proposal.rejected_notice"}
+_REFUSED = {Decision.NOT_FOUND: "decide.not_found", Decision.NOT_PENDING: "decide.not_pending"}
+
+
+async def list_pending(
+    message: Message, offer_book: OfferBook, renderer: Renderer, recipient: Recipient
+) -> None:
+    pending = await offer_book.pending()
+    if not pending:
+        await message.answer(renderer.text("pending.empty", recipient))
+        return
+    for row in pending[:MAX_LISTED]:
+        terms = terms_of(row)
+        words = next(iter(terms.texts.values()))
+        await message.answer(
+            renderer.review(
+                "pending.item",
+                recipient,
+                row.id,
+                row.digest,
+                id=row.id,
+                author=row.author,
+                offer=[renderer.proposal_text(words)],
+                discount=terms.discount,
+                code=terms.code,
+                until=terms.valid_until,
+                audience=terms.audience.value,
+            )
+        )
+
+
+def _proposal_id(args: str | None) -> tuple[int | None, str]:
+    """`ID [REASON…]` → (id, reason); id None when it is not a plain number."""
+    head, _, rest = (args or "").strip().partition(" ")
+    if not head.isascii() or not head.isdigit() or len(head) > 12:
+        return None, ""
+    return int(head), rest.strip()
+
+
+async def decide(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    offer_book: OfferBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    assert message.from_user is not None
+    approve = command.command == "approve"
+    proposal_id, reason = _proposal_id(command.args)
+    if proposal_id is None or (not approve and not reason):
+        await message.answer(renderer.text("decide.usage", recipient))
+        return
+    row = await offer_book.proposal(proposal_id)
+    outcome = await offer_book.decide(
+        proposal_id, message.from_user.id, approve=approve, reason=reason or None
+    )
+    if outcome is Decision.OWN:
+        await message.answer(renderer.text("decide.own", recipient, id=proposal_id))
+        return
+    if outcome is not Decision.DONE or row is None:
+        await message.answer(
+            renderer.text(_REFUSED.get(outcome, "decide.not_found"), recipient, id=proposal_id)
+        )
+        return
+    await message.answer(renderer.text(_DECIDED[approve], recipient, id=proposal_id))
+    await notify(bot, renderer, row.author, _NOTICES[approve], id=proposal_id)
+
+
 def create_router() -> Router:
     router = Router(name="compliance")
     router.message.filter(HasRole(Role.COMPLIANCE))
     router.message.register(report_audit, Command("audit"))
+    router.message.register(list_pending, Command("pending"))
+    router.message.register(decide, Command("approve", "reject"))
     return router

@@ -1,12 +1,17 @@
-"""The customer conversation: greeting, the help menu, approved answers, free text matched to an answer."""
+"""The customer conversation: greeting, the help menu, approved answers, free text matched to an answer,
+the offers they may have, and checking that an offer message is genuine."""
 
 from __future__ import annotations
 
+import re
+
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from bot.content import Recipient, Renderer
+from bot.services import ConsentBook
+from bot.services.offers import Check, OfferBook, Verdict
 from bot.telegram.callbacks import FaqAnswer, ShowMenu
 from bot.telegram.keyboards import back_to_menu, faq_menu
 from flows.faq import FaqIndex
@@ -62,6 +67,62 @@ async def answer_free_text(message: Message, renderer: Renderer, recipient: Reci
     )
 
 
+MAX_OFFERS_SHOWN = 5
+_CHECK_CODE = re.compile(r"\bV-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}\b", re.IGNORECASE)
+
+
+async def show_offers(
+    message: Message,
+    offer_book: OfferBook,
+    consent_book: ConsentBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """The approved offers valid now that this customer may have, each with its own verification code."""
+    assert message.from_user is not None
+    user_id = message.from_user.id
+    marketing = await consent_book.may_market(user_id)
+    offers = offer_book.eligible_for(locale=recipient.locale, marketing=marketing)[:MAX_OFFERS_SHOWN]
+    if not offers:
+        await message.answer(renderer.text("offers.none", recipient))
+        return
+    for offer in offers:
+        check = await offer_book.issue(offer, user_id)
+        await message.answer(renderer.offer_card(offer, recipient, check))
+
+
+async def _tell_verdict(message: Message, check: Check, renderer: Renderer, recipient: Recipient) -> None:
+    if check.verdict is Verdict.GENUINE and check.offer is not None:
+        await message.answer(renderer.text("verify.genuine", recipient, until=check.offer.terms.valid_until))
+    else:
+        await message.answer(renderer.text(f"verify.{check.verdict.value}", recipient))
+
+
+async def verify_code(
+    message: Message, command: CommandObject, offer_book: OfferBook, renderer: Renderer, recipient: Recipient
+) -> None:
+    assert message.from_user is not None
+    if not command.args:
+        await message.answer(renderer.text("verify.usage", recipient))
+        return
+    check = await offer_book.verify(command.args[:64], message.from_user.id)
+    await _tell_verdict(message, check, renderer, recipient)
+
+
+async def verify_forwarded(
+    message: Message, offer_book: OfferBook, renderer: Renderer, recipient: Recipient
+) -> None:
+    """A forwarded message: if it claims to be our offer, its verification code says whether it is."""
+    assert message.from_user is not None
+    found = _CHECK_CODE.search(message.text or message.caption or "")
+    if found is None:
+        await message.answer(renderer.text("verify.no_code", recipient))
+        return
+    await _tell_verdict(
+        message, await offer_book.verify(found.group(0), message.from_user.id), renderer, recipient
+    )
+
+
 async def refuse_non_text(message: Message, renderer: Renderer, recipient: Recipient) -> None:
     await message.answer(renderer.text("message.unsupported", recipient))
 
@@ -73,6 +134,9 @@ def create_router() -> Router:
     router.message.register(show_help, Command("help"))
     router.callback_query.register(show_menu_again, ShowMenu.filter())
     router.callback_query.register(show_answer, FaqAnswer.filter())
+    router.message.register(show_offers, Command("offers"))
+    router.message.register(verify_code, Command("verify"))
+    router.message.register(verify_forwarded, F.forward_origin)
     router.message.register(answer_free_text, F.text)
     router.message.register(refuse_non_text)
     return router

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
+from bot.clock import Clock
 from bot.content import Recipient, Renderer
-from bot.services import ConsentBook, PrivacyDesk
+from bot.services import ConsentBook, CustomerDirectory, PrivacyDesk
 from bot.services.privacy import EXPORT_FILENAME
 from bot.telegram.callbacks import Choice, ConsentChoice, ForgetChoice, Unsubscribe
 from bot.telegram.keyboards import forget_confirmation, privacy_choices
@@ -26,6 +30,7 @@ async def choose(
     bot: Bot,
     consent: ConsentState,
     consent_book: ConsentBook,
+    customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
@@ -33,41 +38,51 @@ async def choose(
     of the button as evidence of how it was given."""
     user_id = query.from_user.id
     version = consent_book.notice.version
-    if callback_data.version != version:  # a button under an outdated notice: show the current one
+    choice = callback_data.choice
+    withdrawing = choice in (Choice.WITHDRAW, Choice.MARKETING_NO)
+    if callback_data.version != version and not withdrawing:
+        # A grant is bound to the text the person was shown: under an outdated notice it cannot count.
+        # (A withdrawal counts whatever notice it was pressed under.)
         await query.answer(renderer.text("callback.expired", recipient))
-        await send_notice(bot, user_id, renderer, recipient, version, "consent.updated")
+        if not consent.accepted(version):
+            await send_notice(bot, user_id, renderer, recipient, version, "consent.updated")
         return
-    await query.answer(renderer.text("consent.saved", recipient))
 
     async def record(scope: Scope, action: Action, detail: str) -> None:
         await consent_book.record(
             user_id, scope, action, via=Via.BUTTON, detail=detail, message_id=_message_id(query)
         )
 
-    choice = callback_data.choice
     if choice is Choice.ACCEPT:
         if not consent.accepted(version):
             await record(Scope.NOTICE, Action.GRANT, "accept_notice")
+            person = query.from_user  # now a customer whose profile is kept (and guarded)
+            await customers.seen(user_id, person.language_code, (person.first_name, person.last_name))
+        await query.answer(renderer.text("consent.saved", recipient))
+        if not consent.accepted(version):
             await bot.send_message(user_id, renderer.text("consent.accepted", recipient, version=version))
             first_name = query.from_user.first_name
             await bot.send_message(user_id, renderer.text("start.greeting", recipient, first_name=first_name))
-    elif choice is Choice.WITHDRAW:
+        return
+    if choice is Choice.WITHDRAW:
         if consent.marketing is not None and consent.marketing.granted:
             await record(Scope.MARKETING, Action.WITHDRAW, "withdraw_notice")
         await record(Scope.NOTICE, Action.WITHDRAW, "withdraw_notice")
-        await bot.send_message(user_id, renderer.text("consent.notice_withdrawn", recipient))
+        reply = "consent.notice_withdrawn"
     elif choice is Choice.MARKETING_YES:
         await record(Scope.MARKETING, Action.GRANT, "marketing_yes")
-        await bot.send_message(user_id, renderer.text("consent.marketing_on", recipient))
+        reply = "consent.marketing_on"
     else:
         await record(Scope.MARKETING, Action.WITHDRAW, "marketing_no")
-        await bot.send_message(user_id, renderer.text("consent.marketing_off", recipient))
+        reply = "consent.marketing_off"
+    # "Saved" only once it is: the choice is durable in the audit log and the ledger by now.
+    await query.answer(renderer.text("consent.saved", recipient))
+    await bot.send_message(user_id, renderer.text(reply, recipient))
 
 
 async def unsubscribe_button(
     query: CallbackQuery, bot: Bot, consent_book: ConsentBook, renderer: Renderer, recipient: Recipient
 ) -> None:
-    await query.answer(renderer.text("consent.saved", recipient))
     await consent_book.record(
         query.from_user.id,
         Scope.MARKETING,
@@ -76,6 +91,7 @@ async def unsubscribe_button(
         detail="unsubscribe",
         message_id=_message_id(query),
     )
+    await query.answer(renderer.text("consent.saved", recipient))
     await bot.send_message(query.from_user.id, renderer.text("consent.stopped", recipient))
 
 
@@ -165,9 +181,10 @@ async def send_my_data(
     )
 
 
-async def ask_to_forget(message: Message, renderer: Renderer, recipient: Recipient) -> None:
+async def ask_to_forget(message: Message, clock: Clock, renderer: Renderer, recipient: Recipient) -> None:
     await message.answer(
-        renderer.text("forget.confirm", recipient), reply_markup=forget_confirmation(renderer, recipient)
+        renderer.text("forget.confirm", recipient),
+        reply_markup=forget_confirmation(renderer, recipient, int(clock.now())),
     )
 
 
@@ -179,11 +196,18 @@ async def forget(
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
-    await query.answer()
-    if not callback_data.erase:
-        await bot.send_message(query.from_user.id, renderer.text("forget.cancelled", recipient))
+    user_id = query.from_user.id
+    if not await privacy_desk.confirmation_valid(user_id, callback_data.asked):
+        await query.answer(renderer.text("callback.expired", recipient))
         return
-    await privacy_desk.forget(query.from_user.id)
+    await query.answer()
+    if isinstance(query.message, Message):  # one answer per question: the buttons go
+        with contextlib.suppress(TelegramAPIError):
+            await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.erase:
+        await bot.send_message(user_id, renderer.text("forget.cancelled", recipient))
+        return
+    await privacy_desk.forget(user_id)
     # Sent after the erasure, so it is the first thing logged about the person as a newcomer.
     await bot.send_message(query.from_user.id, renderer.text("forget.done", recipient))
 
