@@ -35,7 +35,10 @@ _NOTICE_KEYS = frozenset({"version", "text"})
 _TEMPLATE_KEYS = frozenset({"text"})
 _CATALOG_KEYS = frozenset({"version", "default_locale", "faq_threshold"})
 _TEXT_KEYS = frozenset({"text", "fields"})
-_ANSWER_KEYS = frozenset({"title", "keywords", "text"})
+_ANSWER_KEYS = frozenset({"title", "keywords", "text", "buttons"})
+_BUTTON_KEYS = frozenset({"text", "answer", "url"})
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
+MAX_ANSWER_BUTTONS = 6
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,24 @@ class TextEntry:
 
 
 @dataclass(frozen=True)
+class AnswerButton:
+    """A button under an answer: to another approved answer, or to an approved https page."""
+
+    labels: Mapping[str, str]
+    answer: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An approved FAQ answer: a button title, the keywords that find it, and the answer text."""
+    """An approved FAQ answer: a button title, the keywords that find it, the answer text and its buttons."""
 
     id: str
     titles: Mapping[str, str]
     keywords: Mapping[str, tuple[str, ...]]
     texts: Mapping[str, str]
     digest: str
+    buttons: tuple[AnswerButton, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,7 +227,31 @@ def _load_answer(answer_id: str, raw: Any, default_locale: str) -> Answer:
         keywords={loc: tuple(w.strip() for w in words) for loc, words in keywords.items()},
         texts=texts,
         digest=_digest(raw),
+        buttons=_load_buttons(raw.get("buttons", []), default_locale, f"{where}.buttons"),
     )
+
+
+def _load_buttons(raw: Any, default_locale: str, where: str) -> tuple[AnswerButton, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_ANSWER_BUTTONS:
+        raise CatalogError(f"{where}: a list of at most {MAX_ANSWER_BUTTONS} buttons")
+    buttons = []
+    for index, item in enumerate(raw):
+        at = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            raise CatalogError(f"{at}: expected a table with text and answer or url")
+        _unknown(item, _BUTTON_KEYS, at)
+        labels = _localized(item.get("text"), default_locale, f"{at}.text", str)
+        for locale, label in labels.items():
+            _check_text(label, f"{at}.text.{locale}", MAX_BUTTON_LABEL)
+        answer, url = item.get("answer"), item.get("url")
+        if (answer is None) == (url is None):
+            raise CatalogError(f"{at}: give exactly one of answer (an answer id) or url (an https address)")
+        if answer is not None and (not isinstance(answer, str) or not _ANSWER_ID.match(answer)):
+            raise CatalogError(f"{at}.answer: an answer id")
+        if url is not None and (not isinstance(url, str) or not _HTTPS_URL.fullmatch(url) or len(url) > 512):
+            raise CatalogError(f"{at}.url: an https address without spaces, query or fragment")
+        buttons.append(AnswerButton(labels, answer, url))
+    return tuple(buttons)
 
 
 def _plain_texts(raw: Any, default_locale: str, where: str) -> dict[str, str]:
@@ -319,6 +356,12 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     answers = {aid: _load_answer(aid, raw, default_locale) for aid, raw in raw_answers.items()}
     if not answers:
         raise CatalogError("[answers]: at least one approved answer is needed for the help menu")
+    for answer in answers.values():
+        for index, button in enumerate(answer.buttons):
+            if button.answer is not None and button.answer not in answers:
+                raise CatalogError(
+                    f"answers.{answer.id}.buttons[{index}].answer: no answer '{button.answer}'"
+                )
     templates = {tid: _load_template(tid, raw, default_locale) for tid, raw in raw_templates.items()}
     return Catalog(
         version=version,

@@ -219,6 +219,15 @@ class Renderer:
         """A proposal's words as a fragment for `review` (never sent on their own)."""
         return Fragment(text, Origin("proposal", "", self.catalog.default_locale, self.catalog.version))
 
+    def answer_button(self, answer_id: str, index: int, to: Recipient) -> tuple[Rendered, Rendered | None]:
+        """The label (and URL, for a link) of an answer's button `index`, issued for the recipient."""
+        answer = self.catalog.answers[answer_id]
+        button = answer.buttons[index]
+        locale, label = self._pick(button.labels, to.locale)
+        origin = Origin(f"answer:{answer_id}:button:{index}", answer.digest, locale, self.catalog.version)
+        url = self._issue(to, button.url, origin) if button.url is not None else None
+        return self._issue(to, label, origin), url
+
     def answer_title(self, answer_id: str, to: Recipient) -> Rendered:
         answer = self.catalog.answers.get(answer_id)
         if answer is None:

@@ -47,6 +47,7 @@ _RUN = re.compile(r"\d(?:[\d \u00a0\u202f.\-/()]*\d)?")
 "+49 (151) 2345-6789". Commas end a run, so "10, 20" is two runs."""
 
 _GROUP = re.compile(r"[0-9]+")
+_DIGITS = re.compile(r"\d+")
 
 
 def _runs(text: str) -> list[re.Match[str]]:
@@ -101,7 +102,7 @@ _CLAIM = re.compile(
     rf"|(?<![\d.,])(?P<number>{_NUMBER})"
     rf"(?:\s?(?P<percent>{_PERCENT_SIGN})|(?:[.,][-–—])?\s?(?P<unit>{_CURRENCY_AFTER}))"
 )
-"""A percentage or an amount, in one pattern so that a stretch of text is read once:
+"""A percentage or an amount, tried where a run of digits sits next to a unit (see `_claim_matches`):
 
 - a currency before the amount: "€20", "EUR 20", "$10", "£5", "€20–30" (both ends are claims);
 - a number and then a percent sign: "15%", "15 %", "-15%", "15 percent", "15 Prozent", "15 процентов",
@@ -109,14 +110,16 @@ _CLAIM = re.compile(
 - a number and then a currency: "20 €", "20,00 €", "20,- €", "20 EUR", "500 ₽", "500 руб.", "500 рублей".
 """
 
-_RANGE_START = re.compile(rf"(?<![\d.,])({_NUMBER})\s?(?:[-–—]|to|bis|до|à)\s?$")
+_RANGE_ENDS = ("-", "–", "—", "to", "bis", "до", "à")
+_RANGE_START = re.compile(rf"(?<![\d.,])({_NUMBER})\s?(?:{'|'.join(_RANGE_ENDS)})\s?$")
 """The first end of a range ("10–", "from 10 to "), just before a percentage or amount: "10–15 %"."""
 
 _UNIT_AFTER = re.compile(
     r"(?:[.,][-–—])?\s?(?:[%％٪€$£₽]|(?i:per|pour|prozent|процент|eur|usd|gbp|rub|chf|dollar|евро|руб|долл))"
 )
+"""Whether a run of digits may be followed by a percent sign or a currency: only then is `_CLAIM` tried."""
 _UNIT_BEFORE = re.compile(r"(?:[€$£₽]|(?i:eur|usd|gbp|rub|chf))[\s\-−]{0,3}$")
-"""Whether a run of digits could be a percentage or an amount: only then do the full patterns run."""
+"""Whether a run of digits may be preceded by a currency (found where it starts, to try `_CLAIM` there)."""
 
 _CODE = re.compile(r"(?<!\w)(?=[A-Z0-9]{0,19}[A-Z])(?=[A-Z0-9]{0,19}[0-9])[A-Z0-9]{5,20}(?!\w)")
 """A promo-code-like token: 5–20 upper-case letters and digits with at least one of each, standing alone.
@@ -144,6 +147,8 @@ def _decimal(raw: str) -> str:
     thousands when it occurs more than once or when exactly three digits follow it ("1.299 €" in German,
     "$1,299"): money has two decimals, so a three-digit tail is a thousands group.
     """
+    if raw.isascii() and raw.isdigit():
+        return raw.lstrip("0") or "0"
     text = "".join(char for char in _ascii_digits(raw) if char.isdecimal() or char in ".,")
     point = max(text.rfind("."), text.rfind(","))
     head, tail = (text[:point], text[point + 1 :]) if point >= 0 else (text, "")
@@ -177,34 +182,41 @@ _UNIT_LAST = frozenset("€$£₽rRdDpPbBfF")
 _CODE_CHARS = frozenset(string.ascii_uppercase + string.digits)
 
 
-def _windows(text: str, runs: Sequence[re.Match[str]]) -> list[tuple[int, int]]:
-    """The stretches of `text` around the runs of digits next to a unit or currency, where `_CLAIM` must
-    look (merged where they overlap). Almost every run is dismissed by a character comparison or two.
-
-    A stretch starts early enough to hold the currency before the number and the whole number ("1 299
-    999,00 €" is two runs), and ends after a whole word, so that the pattern's "no letter follows" holds
-    in the text and not just in the stretch."""
-    windows: list[tuple[int, int]] = []
-    size = len(text)
+def _claim_matches(text: str, runs: Sequence[re.Match[str]]) -> Iterator[re.Match[str]]:
+    """Every percentage and amount of `text`, found by trying `_CLAIM` where the runs of digits are rather
+    than at every character. Almost every run is dismissed by a character comparison or two; a run next
+    to a unit or currency is tried at the currency before it, at the start of its number (which may begin
+    at an earlier run: "1.299,00 €" and "12,5 %" are two runs each), and at each group of its digits
+    ("10-15 %" is one run)."""
+    consumed = 0
     for index, run in enumerate(runs):
         start, end = run.span()
         after = end + 1 if text[end : end + 1].isspace() else end
-        if not (text[after : after + 1] in _UNIT_FIRST and _UNIT_AFTER.match(text, end)):
-            before = text[max(0, start - 4) : start].rstrip(" \u00a0\u202f-−")
-            if not (before[-1:] in _UNIT_LAST and _UNIT_BEFORE.search(text, max(0, start - 6), start)):
+        unit = text[after : after + 1] in _UNIT_FIRST and _UNIT_AFTER.match(text, end) is not None
+        before = text[max(0, start - 4) : start].rstrip(" \u00a0\u202f-−")
+        currency = _UNIT_BEFORE.search(text, max(0, start - 6), start) if before[-1:] in _UNIT_LAST else None
+        if not unit and currency is None:
+            continue
+        first = index
+        while (
+            first > 0
+            and runs[first - 1].end() + 1 == runs[first].start()
+            and text[runs[first].start() - 1] in ",'’"
+        ):
+            first -= 1
+        candidates = [
+            runs[first].start(),
+            *(start + group.start() for group in _DIGITS.finditer(run.group())),
+        ]
+        if currency is not None:
+            candidates.insert(0, currency.start())
+        for position in candidates:
+            if position < consumed:
                 continue
-        begin = max(0, start - 6)
-        while index > 0 and runs[index - 1].end() > begin:
-            index -= 1
-            begin = min(begin, runs[index].start())
-        finish = min(size, end + 12)
-        while finish < size and (text[finish].isalnum() or text[finish] == "_"):
-            finish += 1
-        if windows and begin <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], finish)
-        else:
-            windows.append((begin, finish))
-    return windows
+            match = _CLAIM.match(text, position)
+            if match is not None:
+                consumed = match.end()
+                yield match
 
 
 def _codes(text: str, runs: Sequence[re.Match[str]]) -> set[str]:
@@ -224,28 +236,30 @@ def _codes(text: str, runs: Sequence[re.Match[str]]) -> set[str]:
 
 
 def _claims(text: str, runs: Sequence[re.Match[str]], codes_wanted: bool = True) -> Claims:
+    """`claims_in`, given the text's runs of digits (every claim has a digit, so no runs: no claims)."""
     if not runs:
         return _NO_CLAIMS
     percents: set[int] = set()
     amounts: set[str] = set()
-    for begin, finish in _windows(text, runs):
-        for match in _CLAIM.finditer(text, begin, finish):
-            if match["currency"] is not None:
-                currency = _CURRENCIES[match["currency"].casefold()]
-                amounts.update(
-                    f"{_decimal(number)} {currency}" for number in match.group("amount", "upto") if number
-                )
-                continue
-            numbers = [match["number"]]
-            first = _RANGE_START.search(text, max(0, match.start() - 24), match.start())
+    for match in _claim_matches(text, runs):
+        if match["currency"] is not None:
+            currency = _CURRENCIES[match["currency"].casefold()]
+            amounts.update(
+                f"{_decimal(number)} {currency}" for number in match.group("amount", "upto") if number
+            )
+            continue
+        numbers = [match["number"]]
+        start = match.start()
+        if text[max(0, start - 5) : start].rstrip().endswith(_RANGE_ENDS):
+            first = _RANGE_START.search(text, max(0, start - 24), start)
             if first is not None:
                 numbers.append(first[1])
-            if match["percent"] is not None:
-                percents.update(value for number in numbers for value in _percent_values(number))
-            else:
-                unit = match["unit"].casefold()
-                currency = _CURRENCIES.get(unit) or ("RUB" if unit.startswith("рубл") else "USD")
-                amounts.update(f"{_decimal(number)} {currency}" for number in numbers)
+        if match["percent"] is not None:
+            percents.update(value for number in numbers for value in _percent_values(number))
+        else:
+            unit = match["unit"].casefold()
+            currency = _CURRENCIES.get(unit) or ("RUB" if unit.startswith("рубл") else "USD")
+            amounts.update(f"{_decimal(number)} {currency}" for number in numbers)
     codes = _codes(text, runs) if codes_wanted else ()
     if not (percents or amounts or codes):
         return _NO_CLAIMS

@@ -44,6 +44,23 @@ def back_to_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
+def answer_keyboard(renderer: Renderer, to: Recipient, answer_id: str) -> InlineKeyboardMarkup:
+    """The answer's own approved buttons (other answers, approved pages), then back to the menu."""
+    if not renderer.catalog.answers[answer_id].buttons:
+        return back_to_menu(renderer, to)
+    rows = []
+    for index, button in enumerate(renderer.catalog.answers[answer_id].buttons):
+        label, url = renderer.answer_button(answer_id, index, to)
+        if url is not None:
+            rows.append([InlineKeyboardButton(text=label, url=url)])
+        elif button.answer is not None:
+            rows.append(
+                [InlineKeyboardButton(text=label, callback_data=FaqAnswer(answer=button.answer).pack())]
+            )
+    rows.append(back_to_menu(renderer, to).inline_keyboard[0])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def _keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
 

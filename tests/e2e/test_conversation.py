@@ -239,3 +239,16 @@ async def test_command_menu_is_published_from_the_catalog(
         {"command": "mydata", "description": "Get a copy of your data"},
         {"command": "forget", "description": "Erase your data"},
     ]
+
+
+async def test_an_answer_with_its_own_buttons(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    lou = emulator.user(1020, first_name="Lou")
+    await onboard(lou)
+    lou.send("where is my order")
+    answer = await lou.wait_for_bot_message()
+    assert (answer.text or "").startswith("Your tracking link is in the dispatch email")
+    assert answer.buttons == [["Delivery times"], ["Returns and refunds"], ["« Back to the menu"]]
+    lou.press(answer.message_id, "Delivery times")
+    delivery = await lou.wait_for_bot_message()
+    assert (delivery.text or "").startswith("Orders placed before 14:00")
+    assert guardbot.gate.refusals == type(guardbot.gate.refusals)()

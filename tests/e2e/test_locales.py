@@ -101,6 +101,11 @@ def test_the_catalog_really_has_german_and_russian() -> None:
             "consent.accepted",
             "button.accept_notice",
             "privacy.status",
+            "command.offers",
+            "command.verify",
+            "offers.none",
+            "verify.usage",
+            "verify.unknown",
         ):
             texts = CATALOG["texts"][key]["text"]
             assert localized(texts, locale) != localized(texts, "en"), (key, locale)
@@ -190,11 +195,12 @@ async def test_the_command_menu_is_published_in_every_language(
     languages = {"en": "", "de": "de", "ru": "ru"}  # the default locale's menu is the one without a language
     await emulator.wait_for(lambda: all(emulator.commands(language_code=code) for code in languages.values()))
     names = [c["command"] for c in emulator.commands()]
-    assert {"start", "help", "privacy", "stop", "mydata", "forget"} <= set(names)
+    customer_commands = ("start", "help", "offers", "verify", "privacy", "stop", "mydata", "forget")
+    assert set(customer_commands) <= set(names)
     for locale, language_code in languages.items():
         published = {c["command"]: c["description"] for c in emulator.commands(language_code=language_code)}
         assert list(published) == names
-        for name in ("start", "help", "privacy", "stop", "mydata", "forget"):
+        for name in customer_commands:
             assert published[name] == text(f"command.{name}", locale)
 
 
@@ -207,3 +213,23 @@ async def test_before_consent_the_notice_comes_in_the_customers_language(
         user.send(DELIVERY_QUESTION[locale])
         assert (await user.wait_for_bot_message()).text == text("consent.required", locale)
         assert (await user.wait_for_bot_message()).text == notice(locale)
+
+
+@pytest.mark.parametrize(("user_id", "language_code", "locale"), [(5201, "de", "de"), (5202, "ru-RU", "ru")])
+async def test_offers_and_verify_answer_in_the_customers_language(
+    emulator: BotApiEmulator, guardbot: Guardbot, user_id: int, language_code: str, locale: str
+) -> None:
+    """/offers with nothing to offer, /verify without a code and with a code we never issued: each answer in
+    the customer's language, and nothing refused on the way."""
+    user = emulator.user(user_id, first_name="Mia", language_code=language_code)
+    await onboard_in(emulator, user, locale)
+
+    user.send("/offers")
+    assert (await user.wait_for_bot_message()).text == text("offers.none", locale)
+
+    user.send("/verify")
+    assert (await user.wait_for_bot_message()).text == text("verify.usage", locale)
+
+    user.send("/verify V-AAAA-BBBB-CCCC")
+    assert (await user.wait_for_bot_message()).text == text("verify.unknown", locale)
+    assert guardbot.gate.refusals == type(guardbot.gate.refusals)()

@@ -6,6 +6,7 @@ import copy
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,28 @@ def test_no_catalog_text_would_be_stopped_by_the_gates_content_checks() -> None:
     texts += [(f"template:{k}", t) for k, tm in catalog.templates.items() for t in tm.texts.values()]
     stopped = [(where, checker.problem([text], 1, free=False)) for where, text in texts]
     assert [(where, problem) for where, problem in stopped if problem] == []
+
+
+def test_answer_buttons_link_approved_answers_and_https_pages(data: dict[str, Any]) -> None:
+    def with_buttons(buttons: Any) -> Callable[[dict[str, Any]], None]:
+        return lambda d: d["answers"]["returns"].update(buttons=buttons)
+
+    assert "exactly one of answer" in broken(data, with_buttons([{"text": "x"}]))
+    assert "no answer 'nope'" in broken(data, with_buttons([{"text": "x", "answer": "nope"}]))
+    assert "https address" in broken(data, with_buttons([{"text": "x", "url": "http://example.com"}]))
+    assert "https address" in broken(data, with_buttons([{"text": "x", "url": "https://example.com/?a=1"}]))
+    assert "limit of 64" in broken(data, with_buttons([{"text": "x" * 65, "answer": "delivery"}]))
+    doc = copy.deepcopy(data)
+    with_buttons(
+        [
+            {"text": {"en": "Delivery times", "de": "Lieferzeiten"}, "answer": "delivery"},
+            {"text": "Our returns page", "url": "https://example.com/returns"},
+        ]
+    )(doc)
+    catalog = parse_catalog(doc)
+    renderer = Renderer(catalog, RenderLedger(SystemClock()))
+    label, url = renderer.answer_button("returns", 0, Recipient(5, "de"))
+    assert (label, url) == ("Lieferzeiten", None)
+    label, url = renderer.answer_button("returns", 1, Recipient(5, "de"))
+    assert (label, url) == ("Our returns page", "https://example.com/returns")
+    assert catalog.answers["returns"].digest != parse_catalog(data).answers["returns"].digest

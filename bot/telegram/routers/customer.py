@@ -13,7 +13,7 @@ from bot.content import Recipient, Renderer
 from bot.services import ConsentBook
 from bot.services.offers import Check, OfferBook, Verdict
 from bot.telegram.callbacks import FaqAnswer, ShowMenu
-from bot.telegram.keyboards import back_to_menu, faq_menu
+from bot.telegram.keyboards import answer_keyboard, faq_menu
 from flows.faq import FaqIndex
 
 
@@ -51,7 +51,7 @@ async def show_answer(
     await bot.send_message(
         query.from_user.id,
         renderer.answer(callback_data.answer, recipient),
-        reply_markup=back_to_menu(renderer, recipient),
+        reply_markup=answer_keyboard(renderer, recipient, callback_data.answer),
     )
 
 
@@ -63,7 +63,7 @@ async def answer_free_text(message: Message, renderer: Renderer, recipient: Reci
         )
         return
     await message.answer(
-        renderer.answer(answer_id, recipient), reply_markup=back_to_menu(renderer, recipient)
+        renderer.answer(answer_id, recipient), reply_markup=answer_keyboard(renderer, recipient, answer_id)
     )
 
 
