@@ -65,5 +65,6 @@ COMMAND_ROLES: dict[str, Role] = {
     "approve": Role.COMPLIANCE,
     "reject": Role.COMPLIANCE,
     "offer_new": Role.MARKETING,
+    "offer_edit": Role.MARKETING,
 }
 """Staff commands and the role each needs; a command here used without the role is politely refused."""

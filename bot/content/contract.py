@@ -124,6 +124,7 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
         "audience": Field.WORD,
     },
     "offer_new.submitted": {"id": Field.NUMBER},
+    "offer_edit.usage": {},
     "offer_new.cancelled": {},
     "button.audience_everyone": {},
     "button.audience_opted_in": {},

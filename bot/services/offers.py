@@ -184,6 +184,27 @@ class OfferBook:
         )
         return proposal_id
 
+    async def revise(self, proposal_id: int, author: int, terms: OfferTerms) -> bool:
+        """Edit a proposal (pending or approved): it is pending again and out of service until someone
+        other than `author` approves the new terms. False if there is no such offer proposal."""
+        async with self._deciding:
+            if await self.proposal(proposal_id) is None:
+                return False
+            await self._audit.record(
+                "proposal.revised",
+                actor=author,
+                about=author,
+                data={"kind": KIND, "proposal": proposal_id, "digest": terms.digest},
+                content={"terms": terms.canonical()},
+                critical=True,
+            )
+            payload = json.dumps(terms.canonical(), sort_keys=True, ensure_ascii=False)
+            revised = await self._repository.revise_proposal(
+                proposal_id, payload=payload, digest=terms.digest, author=author
+            )
+            await self.load()
+            return revised
+
     async def pending(self) -> list[ProposalRow]:
         return await self._repository.proposals(status=Status.PENDING, kind=KIND)
 

@@ -146,6 +146,11 @@ class Repository(Protocol):
         more) pending with that digest — a concurrent decision or edit won."""
         ...
 
+    async def revise_proposal(self, proposal_id: int, *, payload: str, digest: str, author: int) -> bool:
+        """New terms for a proposal: it becomes pending again, whatever it was (an approval bound to the
+        old digest no longer holds); `author` is now the reviser. False if there is no such proposal."""
+        ...
+
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
 
     async def offer_deliveries(self, user_id: int) -> list[OfferDelivery]: ...
@@ -371,6 +376,15 @@ class SqliteRepository:
                 "approved_digest = CASE WHEN ? = 'approved' THEN digest END "
                 "WHERE id = ? AND status = 'pending' AND digest = ?",
                 (status, decider, now, reason, status, proposal_id, digest),
+            )
+            return cursor.rowcount == 1
+
+    async def revise_proposal(self, proposal_id: int, *, payload: str, digest: str, author: int) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE proposals SET payload = ?, digest = ?, author = ?, status = 'pending', "
+                "decided_by = NULL, decided_at = NULL, reason = NULL, approved_digest = NULL WHERE id = ?",
+                (payload, digest, author, proposal_id),
             )
             return cursor.rowcount == 1
 

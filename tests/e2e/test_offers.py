@@ -184,3 +184,36 @@ async def test_an_approval_binds_to_the_exact_terms(emulator: BotApiEmulator, se
             o for o in app.offers.in_force() if o.key.startswith("catalog:")
         ]
         await say(dan, "/offers", "There are no offers")
+
+
+async def test_editing_an_approved_offer_needs_approval_again(
+    emulator: BotApiEmulator, guardbot: Guardbot, settings: Settings
+) -> None:
+    marketer = emulator.user(MARKETER_ID, first_name="Mara")
+    officer = emulator.user(COMPLIANCE_ID, first_name="Cora")
+    eve = emulator.user(5601, first_name="Eve")
+    await onboard(eve)
+    number = await propose(marketer, "Autumn: 10% off boots with code BOOT10.", "10", "BOOT10", in_days(9))
+    await say(officer, f"/approve {number}", f"Approved proposal #{number}")
+    old_check = card_check(await say(eve, "/offers", "Autumn: 10% off boots"))
+
+    await say(marketer, "/offer_edit", "Usage: /offer_edit ID")
+    await say(marketer, "/offer_edit 4242", "There is no proposal #4242")
+    marketer.send(f"/offer_edit {number}")
+    await marketer.wait_for_bot_message(starts("Propose an offer"))
+    await say(marketer, "Autumn: 25% off boots with code BOOT25.", "What discount")
+    await say(marketer, "25", "Which promo code")
+    await say(marketer, "BOOT25", "Valid until")
+    audience = await say(marketer, in_days(9), "Who may see")
+    marketer.press(audience.message_id, 0)
+    preview = await marketer.wait_for_bot_message(starts("Your proposal"))
+    marketer.press(preview.message_id, "Submit for approval")
+    await marketer.wait_for_bot_message(starts(f"Submitted as proposal #{number}"))
+
+    await say(eve, "/offers", "There are no offers")  # out of service until approved again
+    await say(eve, f"/verify {old_check}", "This offer has expired or was withdrawn")
+    await say(officer, f"/approve {number}", f"Approved proposal #{number}")
+    card = await say(eve, "/offers", "Autumn: 25% off boots")
+    await say(eve, f"/verify {card_check(card)}", "Genuine:")
+    kinds = [e["type"] for e in logged_entries(settings.audit_path) if e["type"].startswith("proposal.")]
+    assert kinds == ["proposal.created", "proposal.approved", "proposal.revised", "proposal.approved"]

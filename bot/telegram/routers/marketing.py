@@ -1,13 +1,14 @@
 """Marketing: `/offer_new`, a guided proposal of an offer (text, discount, code, validity, audience) that
-becomes pending until a compliance officer other than its author approves it. The whole router needs
-`marketing`. `/cancel` leaves the flow at any step."""
+becomes pending until a compliance officer other than its author approves it; `/offer_edit ID` walks
+through the same steps for an existing proposal, which is then pending again (an approval binds to the
+exact terms). The whole router needs `marketing`. `/cancel` leaves the flow at any step."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -46,6 +47,28 @@ class OfferDraft(StatesGroup):
 
 async def start(message: Message, state: FSMContext, renderer: Renderer, recipient: Recipient) -> None:
     await state.clear()
+    await state.set_state(OfferDraft.text)
+    await message.answer(renderer.text("offer_new.ask_text", recipient))
+
+
+async def start_edit(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    offer_book: OfferBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    args = (command.args or "").strip()
+    proposal_id = int(args) if args.isascii() and args.isdigit() and len(args) <= 12 else None
+    if proposal_id is None:
+        await message.answer(renderer.text("offer_edit.usage", recipient))
+        return
+    if await offer_book.proposal(proposal_id) is None:
+        await message.answer(renderer.text("decide.not_found", recipient, id=proposal_id))
+        return
+    await state.clear()
+    await state.update_data(editing=proposal_id)
     await state.set_state(OfferDraft.text)
     await message.answer(renderer.text("offer_new.ask_text", recipient))
 
@@ -154,7 +177,14 @@ async def decide_draft(
     if not callback_data.submit:
         await bot.send_message(author, renderer.text("offer_new.cancelled", recipient))
         return
-    proposal = await offer_book.propose(author, _terms(data))
+    editing = data.get("editing")
+    if isinstance(editing, int):
+        if not await offer_book.revise(editing, author, _terms(data)):
+            await bot.send_message(author, renderer.text("decide.not_found", recipient, id=editing))
+            return
+        proposal = editing
+    else:
+        proposal = await offer_book.propose(author, _terms(data))
     await bot.send_message(author, renderer.text("offer_new.submitted", recipient, id=proposal))
     for officer in role_book.holders(Role.COMPLIANCE):
         if officer != author:
@@ -171,6 +201,7 @@ def create_router() -> Router:
     router.message.filter(HasRole(Role.MARKETING))
     router.callback_query.filter(HasRole(Role.MARKETING))
     router.message.register(start, Command("offer_new"))
+    router.message.register(start_edit, Command("offer_edit"))
     router.message.register(cancel, Command("cancel"), StateFilter(OfferDraft))
     router.message.register(got_text, OfferDraft.text, _TYPED)
     router.message.register(got_discount, OfferDraft.discount, _TYPED)
