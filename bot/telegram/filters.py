@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
 
 from flows.roles import Role
 
@@ -23,3 +23,11 @@ class IsStaff(Filter):
 
     async def __call__(self, event: TelegramObject, roles: frozenset[Role] = frozenset()) -> bool:
         return bool(roles)
+
+
+class IsCommand(Filter):
+    """A message that starts with "/". Checked once for a router of command handlers, so that plain text
+    (nearly every message) skips all their `Command` filters, which parse the text each time."""
+
+    async def __call__(self, message: Message) -> bool:
+        return (message.text or "").startswith("/")

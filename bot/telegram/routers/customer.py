@@ -13,6 +13,7 @@ from bot.content import Recipient, Renderer
 from bot.services import ConsentBook
 from bot.services.offers import Check, OfferBook, Verdict
 from bot.telegram.callbacks import FaqAnswer, ShowMenu
+from bot.telegram.filters import IsCommand
 from bot.telegram.keyboards import answer_keyboard, faq_menu
 from flows.faq import FaqIndex
 
@@ -128,15 +129,20 @@ async def refuse_non_text(message: Message, renderer: Renderer, recipient: Recip
 
 
 def create_router() -> Router:
-    """The conversation, in the order it is tried."""
+    """The conversation, in the order it is tried: commands (their own router, which plain text skips at
+    once), then buttons, forwarded messages, free text, anything else."""
+    commands = Router(name="customer-commands")
+    commands.message.filter(IsCommand())
+    commands.message.register(greet, CommandStart())
+    commands.message.register(show_help, Command("help"))
+    commands.message.register(show_offers, Command("offers"))
+    commands.message.register(verify_code, Command("verify"))
+    conversation = Router(name="customer-conversation")
+    conversation.callback_query.register(show_menu_again, ShowMenu.filter())
+    conversation.callback_query.register(show_answer, FaqAnswer.filter())
+    conversation.message.register(verify_forwarded, F.forward_origin)
+    conversation.message.register(answer_free_text, F.text)
+    conversation.message.register(refuse_non_text)
     router = Router(name="customer")
-    router.message.register(greet, CommandStart())
-    router.message.register(show_help, Command("help"))
-    router.callback_query.register(show_menu_again, ShowMenu.filter())
-    router.callback_query.register(show_answer, FaqAnswer.filter())
-    router.message.register(show_offers, Command("offers"))
-    router.message.register(verify_code, Command("verify"))
-    router.message.register(verify_forwarded, F.forward_origin)
-    router.message.register(answer_free_text, F.text)
-    router.message.register(refuse_non_text)
+    router.include_routers(commands, conversation)
     return router

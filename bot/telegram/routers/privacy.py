@@ -15,6 +15,7 @@ from bot.content import Recipient, Renderer
 from bot.services import ConsentBook, CustomerDirectory, PrivacyDesk
 from bot.services.privacy import EXPORT_FILENAME
 from bot.telegram.callbacks import Choice, ConsentChoice, ForgetChoice, Unsubscribe
+from bot.telegram.filters import IsCommand
 from bot.telegram.keyboards import forget_confirmation, privacy_choices
 from bot.telegram.routers.onboarding import send_notice
 from flows.consent import Action, ConsentState, Marketing, Scope, Via, is_opt_out, marketing_expiry, normalize
@@ -217,9 +218,12 @@ def create_router() -> Router:
     router.callback_query.register(choose, ConsentChoice.filter())
     router.callback_query.register(unsubscribe_button, Unsubscribe.filter())
     router.callback_query.register(forget, ForgetChoice.filter())
-    router.message.register(stop, Command("stop"))
     router.message.register(stop, F.text.func(is_opt_out))
-    router.message.register(show_privacy, Command("privacy"))
-    router.message.register(send_my_data, Command("mydata"))
-    router.message.register(ask_to_forget, Command("forget"))
+    commands = Router(name="privacy-commands")
+    commands.message.filter(IsCommand())
+    commands.message.register(stop, Command("stop"))
+    commands.message.register(show_privacy, Command("privacy"))
+    commands.message.register(send_my_data, Command("mydata"))
+    commands.message.register(ask_to_forget, Command("forget"))
+    router.include_router(commands)
     return router

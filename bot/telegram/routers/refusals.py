@@ -14,6 +14,7 @@ from aiogram.types import Message
 
 from bot.audit.trail import AuditTrail
 from bot.content import Recipient, Renderer
+from bot.telegram.filters import IsCommand
 from flows.roles import COMMAND_ROLES
 
 log = logging.getLogger("guardbot.roles")
@@ -38,5 +39,6 @@ async def refuse_staff_command(
 
 def create_router() -> Router:
     router = Router(name="refusals")
+    router.message.filter(IsCommand())
     router.message.register(refuse_staff_command, Command(*COMMAND_ROLES))
     return router
