@@ -66,5 +66,6 @@ COMMAND_ROLES: dict[str, Role] = {
     "reject": Role.COMPLIANCE,
     "offer_new": Role.MARKETING,
     "offer_edit": Role.MARKETING,
+    "offer_withdraw": Role.MARKETING,
 }
 """Staff commands and the role each needs; a command here used without the role is politely refused."""

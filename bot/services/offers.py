@@ -205,6 +205,28 @@ class OfferBook:
             await self.load()
             return revised
 
+    async def withdraw(self, proposal_id: int, actor: int) -> Decision:
+        """Take an offer out of service at once (anyone in marketing or compliance may: stopping an offer
+        needs no second pair of eyes). Its verification codes then answer "expired or withdrawn"."""
+        async with self._deciding:
+            row = await self.proposal(proposal_id)
+            if row is None:
+                return Decision.NOT_FOUND
+            if row.status not in (Status.PENDING, Status.APPROVED):
+                return Decision.NOT_PENDING
+            await self._audit.record(
+                "proposal.withdrawn",
+                actor=actor,
+                data={"kind": KIND, "proposal": proposal_id, "digest": row.digest},
+                critical=True,
+            )
+            withdrawn = await self._repository.withdraw_proposal(
+                proposal_id, actor=actor, now=self._clock.now()
+            )
+            assert withdrawn, "decisions are serialised"
+            await self.load()
+            return Decision.DONE
+
     async def pending(self) -> list[ProposalRow]:
         return await self._repository.proposals(status=Status.PENDING, kind=KIND)
 

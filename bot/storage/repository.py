@@ -151,6 +151,10 @@ class Repository(Protocol):
         old digest no longer holds); `author` is now the reviser. False if there is no such proposal."""
         ...
 
+    async def withdraw_proposal(self, proposal_id: int, *, actor: int, now: float) -> bool:
+        """Take a pending or approved proposal out of service for good; False if it was neither."""
+        ...
+
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
 
     async def offer_deliveries(self, user_id: int) -> list[OfferDelivery]: ...
@@ -385,6 +389,15 @@ class SqliteRepository:
                 "UPDATE proposals SET payload = ?, digest = ?, author = ?, status = 'pending', "
                 "decided_by = NULL, decided_at = NULL, reason = NULL, approved_digest = NULL WHERE id = ?",
                 (payload, digest, author, proposal_id),
+            )
+            return cursor.rowcount == 1
+
+    async def withdraw_proposal(self, proposal_id: int, *, actor: int, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE proposals SET status = 'withdrawn', decided_by = ?, decided_at = ? "
+                "WHERE id = ? AND status IN ('pending', 'approved')",
+                (actor, now, proposal_id),
             )
             return cursor.rowcount == 1
 

@@ -217,3 +217,32 @@ async def test_editing_an_approved_offer_needs_approval_again(
     await say(eve, f"/verify {card_check(card)}", "Genuine:")
     kinds = [e["type"] for e in logged_entries(settings.audit_path) if e["type"].startswith("proposal.")]
     assert kinds == ["proposal.created", "proposal.approved", "proposal.revised", "proposal.approved"]
+
+
+async def test_withdrawing_stops_an_offer_and_a_proposal_with_forbidden_content_is_sent_back(
+    emulator: BotApiEmulator, guardbot: Guardbot
+) -> None:
+    marketer = emulator.user(MARKETER_ID, first_name="Mara")
+    officer = emulator.user(COMPLIANCE_ID, first_name="Cora")
+    fin = emulator.user(5701, first_name="Fin")
+    await onboard(fin)
+    number = await propose(marketer, "Gift: 5% off mugs with code MUG5X.", "5", "MUG5X", in_days(3))
+    await say(officer, f"/approve {number}", f"Approved proposal #{number}")
+    check = card_check(await say(fin, "/offers", "Gift: 5% off mugs"))
+    await say(marketer, f"/offer_withdraw {number}", f"Proposal #{number} is withdrawn")
+    await say(fin, "/offers", "There are no offers")
+    await say(fin, f"/verify {check}", "This offer has expired or was withdrawn")
+    await say(marketer, f"/offer_withdraw {number}", f"Proposal #{number} is not pending")
+    await say(marketer, "/offer_withdraw x", "Usage: /offer_withdraw ID")
+
+    # A proposal carrying a card number never reaches anyone, not even its preview; the marketer is told why.
+    await say(marketer, "/offer_new", "Propose an offer")
+    await say(marketer, "Pay with card 4111 1111 1111 1111 for 10% off.", "What discount")
+    await say(marketer, "10", "Which promo code")
+    await say(marketer, "CARD10", "Valid until")
+    audience = await say(marketer, in_days(3), "Who may see")
+    marketer.press(audience.message_id, 0)
+    refused = await marketer.wait_for_bot_message(starts("This offer text cannot be used"))
+    assert "(sensitive_data: card_number)" in (refused.text or "")
+    assert "4111" not in (refused.text or "")
+    await say(marketer, "Clean text: 10% off with code CARD10.", "What discount")  # back at the text step

@@ -15,12 +15,13 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
 from bot.content import Recipient, Renderer
+from bot.errors import GateRefused
 from bot.services import RoleBook
-from bot.services.offers import OfferBook
+from bot.services.offers import Decision, OfferBook
 from bot.telegram.callbacks import AudienceChoice, DraftChoice
 from bot.telegram.filters import HasRole
 from bot.telegram.keyboards import audience_choices, draft_choices
-from bot.telegram.notify import notify
+from bot.telegram.notify import alert_words, notify
 from flows.offers import (
     MAX_DISCOUNT,
     Audience,
@@ -157,7 +158,16 @@ async def got_audience(
         until=terms.valid_until,
         audience=terms.audience.value,
     )
-    await bot.send_message(query.from_user.id, preview, reply_markup=draft_choices(renderer, recipient))
+    try:
+        await bot.send_message(query.from_user.id, preview, reply_markup=draft_choices(renderer, recipient))
+    except GateRefused as refused:
+        # The proposal itself holds what must never be sent (a card number, another customer's data):
+        # say why, in an approved text, and start again from its words.
+        check, kind = alert_words(refused.reason)
+        await state.set_state(OfferDraft.text)
+        await bot.send_message(
+            query.from_user.id, renderer.text("offer_new.refused", recipient, check=check, kind=kind)
+        )
 
 
 async def decide_draft(
@@ -191,6 +201,23 @@ async def decide_draft(
             await notify(bot, renderer, officer, "proposal.pending_notice", id=proposal)
 
 
+async def withdraw(
+    message: Message, command: CommandObject, offer_book: OfferBook, renderer: Renderer, recipient: Recipient
+) -> None:
+    assert message.from_user is not None
+    args = (command.args or "").strip()
+    proposal_id = int(args) if args.isascii() and args.isdigit() and len(args) <= 12 else None
+    if proposal_id is None:
+        await message.answer(renderer.text("offer_withdraw.usage", recipient))
+        return
+    outcome = await offer_book.withdraw(proposal_id, message.from_user.id)
+    key = {
+        Decision.DONE: "offer_withdraw.done",
+        Decision.NOT_FOUND: "decide.not_found",
+    }.get(outcome, "decide.not_pending")
+    await message.answer(renderer.text(key, recipient, id=proposal_id))
+
+
 async def stale_button(query: CallbackQuery, renderer: Renderer, recipient: Recipient) -> None:
     """A flow button pressed outside its step (an old preview, a second press)."""
     await query.answer(renderer.text("callback.expired", recipient))
@@ -202,6 +229,7 @@ def create_router() -> Router:
     router.callback_query.filter(HasRole(Role.MARKETING))
     router.message.register(start, Command("offer_new"))
     router.message.register(start_edit, Command("offer_edit"))
+    router.message.register(withdraw, Command("offer_withdraw"))
     router.message.register(cancel, Command("cancel"), StateFilter(OfferDraft))
     router.message.register(got_text, OfferDraft.text, _TYPED)
     router.message.register(got_discount, OfferDraft.discount, _TYPED)
