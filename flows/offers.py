@@ -155,3 +155,11 @@ def parse_until(text: str, now: float, *, max_days: int = 366) -> float | None:
 def parse_offer_text(text: str) -> str | None:
     cleaned = text.strip()
     return cleaned if 0 < len(cleaned) <= MAX_OFFER_TEXT else None
+
+
+def parse_proposal_ref(args: str | None) -> tuple[int | None, str]:
+    """A command's `ID [REASON…]` → (id, the rest); id None unless a plain number of at most 12 digits."""
+    head, _, rest = (args or "").strip().partition(" ")
+    if not head.isascii() or not head.isdigit() or len(head) > 12:
+        return None, ""
+    return int(head), rest.strip()

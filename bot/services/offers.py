@@ -174,15 +174,19 @@ class OfferBook:
         proposal_id = await self._repository.add_proposal(
             KIND, payload, terms.digest, author, self._clock.now()
         )
+        await self._record_terms("proposal.created", proposal_id, author, terms)
+        return proposal_id
+
+    async def _record_terms(self, event: str, proposal_id: int, author: int, terms: OfferTerms) -> None:
+        """The terms go into the author's encrypted content; their digest is in the clear, for approvals."""
         await self._audit.record(
-            "proposal.created",
+            event,
             actor=author,
             about=author,
             data={"kind": KIND, "proposal": proposal_id, "digest": terms.digest},
             content={"terms": terms.canonical()},
             critical=True,
         )
-        return proposal_id
 
     async def revise(self, proposal_id: int, author: int, terms: OfferTerms) -> bool:
         """Edit a proposal (pending or approved): it is pending again and out of service until someone
@@ -190,14 +194,7 @@ class OfferBook:
         async with self._deciding:
             if await self.proposal(proposal_id) is None:
                 return False
-            await self._audit.record(
-                "proposal.revised",
-                actor=author,
-                about=author,
-                data={"kind": KIND, "proposal": proposal_id, "digest": terms.digest},
-                content={"terms": terms.canonical()},
-                critical=True,
-            )
+            await self._record_terms("proposal.revised", proposal_id, author, terms)
             payload = json.dumps(terms.canonical(), sort_keys=True, ensure_ascii=False)
             revised = await self._repository.revise_proposal(
                 proposal_id, payload=payload, digest=terms.digest, author=author

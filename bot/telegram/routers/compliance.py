@@ -15,6 +15,7 @@ from bot.content import Recipient, Renderer
 from bot.services.offers import Decision, OfferBook, terms_of
 from bot.telegram.filters import HasRole
 from bot.telegram.notify import notify
+from flows.offers import parse_proposal_ref
 from flows.roles import Role
 
 log = logging.getLogger("guardbot.audit")
@@ -86,14 +87,6 @@ async def list_pending(
         )
 
 
-def _proposal_id(args: str | None) -> tuple[int | None, str]:
-    """`ID [REASON…]` → (id, reason); id None when it is not a plain number."""
-    head, _, rest = (args or "").strip().partition(" ")
-    if not head.isascii() or not head.isdigit() or len(head) > 12:
-        return None, ""
-    return int(head), rest.strip()
-
-
 async def decide(
     message: Message,
     command: CommandObject,
@@ -104,7 +97,7 @@ async def decide(
 ) -> None:
     assert message.from_user is not None
     approve = command.command == "approve"
-    proposal_id, reason = _proposal_id(command.args)
+    proposal_id, reason = parse_proposal_ref(command.args)
     if proposal_id is None or (not approve and not reason):
         await message.answer(renderer.text("decide.usage", recipient))
         return

@@ -29,6 +29,7 @@ from flows.offers import (
     parse_code,
     parse_discount,
     parse_offer_text,
+    parse_proposal_ref,
     parse_until,
 )
 from flows.roles import Role
@@ -60,9 +61,8 @@ async def start_edit(
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
-    args = (command.args or "").strip()
-    proposal_id = int(args) if args.isascii() and args.isdigit() and len(args) <= 12 else None
-    if proposal_id is None:
+    proposal_id, rest = parse_proposal_ref(command.args)
+    if proposal_id is None or rest:
         await message.answer(renderer.text("offer_edit.usage", recipient))
         return
     if await offer_book.proposal(proposal_id) is None:
@@ -205,9 +205,8 @@ async def withdraw(
     message: Message, command: CommandObject, offer_book: OfferBook, renderer: Renderer, recipient: Recipient
 ) -> None:
     assert message.from_user is not None
-    args = (command.args or "").strip()
-    proposal_id = int(args) if args.isascii() and args.isdigit() and len(args) <= 12 else None
-    if proposal_id is None:
+    proposal_id, rest = parse_proposal_ref(command.args)
+    if proposal_id is None or rest:
         await message.answer(renderer.text("offer_withdraw.usage", recipient))
         return
     outcome = await offer_book.withdraw(proposal_id, message.from_user.id)
