@@ -162,10 +162,16 @@ class OfferBook:
             if hmac.compare_digest(self.code_for(offer, user_id), wanted):
                 valid = offer.key in in_force and offer.terms.valid_at(now)
                 return Check(Verdict.GENUINE if valid else Verdict.EXPIRED, offer)
+        # Not computable now (the offer's terms changed, or the key was rotated since): what was issued.
         delivered = await self._repository.offer_delivery_by_code(wanted)
         if delivered is None:
             return Check(Verdict.UNKNOWN)
-        return Check(Verdict.EXPIRED if delivered.user_id == user_id else Verdict.NOT_YOURS)
+        if delivered.user_id != user_id:
+            return Check(Verdict.NOT_YOURS)
+        for offer in self.in_force():
+            if (offer.key, offer.digest) == (delivered.offer_key, delivered.offer_digest):
+                return Check(Verdict.GENUINE if offer.terms.valid_at(now) else Verdict.EXPIRED, offer)
+        return Check(Verdict.EXPIRED)
 
     # --- proposals and four eyes ---------------------------------------------------------------------------
 

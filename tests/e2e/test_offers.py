@@ -23,6 +23,7 @@ from tests.helpers import (
     DAY,
     MARKETER_ID,
     MovableClock,
+    guardbot_cli,
     logged_entries,
     onboard,
     running_bot,
@@ -246,3 +247,24 @@ async def test_withdrawing_stops_an_offer_and_a_proposal_with_forbidden_content_
     assert "(sensitive_data: card_number)" in (refused.text or "")
     assert "4111" not in (refused.text or "")
     await say(marketer, "Clean text: 10% off with code CARD10.", "What discount")  # back at the text step
+
+
+async def test_a_code_issued_before_a_key_rotation_still_verifies(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    marketer = emulator.user(MARKETER_ID, first_name="Mara")
+    officer = emulator.user(COMPLIANCE_ID, first_name="Cora")
+    gwen, hal = emulator.user(5801, first_name="Gwen"), emulator.user(5802, first_name="Hal")
+    async with running_bot(settings):
+        await onboard(gwen)
+        await onboard(hal)
+        number = await propose(marketer, "Tea time: 15% off with code TEA15.", "15", "TEA15", in_days(20))
+        await say(officer, f"/approve {number}", f"Approved proposal #{number}")
+        check = card_check(await say(gwen, "/offers", "Tea time"))
+    rotated = guardbot_cli("keys", "rotate", "--data-only", data_dir=settings.data_dir)
+    assert rotated.returncode == 0, rotated.stderr
+    async with running_bot(settings) as app:
+        offer = next(o for o in app.offers.in_force() if o.key == f"runtime:{number}")
+        assert app.offers.code_for(offer, gwen.id) != check  # a new key: new codes from now on
+        await say(gwen, f"/verify {check}", "Genuine:")
+        await say(hal, f"/verify {check}", "This code is genuine but was not issued to you")
