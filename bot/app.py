@@ -37,6 +37,7 @@ from bot.keys import Keys, load_keys
 from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDesk, RoleBook
 from bot.services.offers import OfferBook, derive_code_key
 from bot.services.retention import Retention
+from bot.services.secure_links import SecureLinks
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
@@ -44,6 +45,7 @@ from bot.telegram.callbacks import Unsubscribe
 from bot.telegram.middlewares import register_middlewares
 from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
+from bot.telegram.secure import SecureLinkMessages
 from config import ConfigError, Settings
 from flows.faq import FaqIndex
 
@@ -69,6 +71,8 @@ class Guardbot:
     consent: ConsentBook
     privacy: PrivacyDesk
     offers: OfferBook
+    secure_links: SecureLinks
+    secure_messages: SecureLinkMessages
     retention: Retention
     faq: FaqIndex
     bot: Bot
@@ -230,8 +234,21 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             catalog.default_locale,
             catalog.faq_threshold,
         )
+        secure_links = SecureLinks(
+            repository,
+            audit,
+            clock,
+            catalog.forms,
+            master_key=keys.data_key,
+            base_url=settings.public_base_url,
+            ttl_minutes=settings.secure_link_minutes,
+        )
+        secure_messages = SecureLinkMessages(
+            secure_links, renderer, mini_app=settings.public_base_url.startswith("https://")
+        )
         bot = create_bot(settings, gate, clock)
         alerts.bind(bot, renderer)
+        secure_messages.bind(bot)
         closers = stack.pop_all()
     auditor = Auditor(
         audit.log, AuditPaths(settings.audit_path, settings.trusted_keys_path, settings.audit_anchor_file)
@@ -244,6 +261,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         consent_book=consent,
         privacy_desk=privacy,
         offer_book=offers,
+        secure_messages=secure_messages,
         faq=faq,
         audit=audit,
         auditor=auditor,
@@ -273,7 +291,9 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         consent=consent,
         privacy=privacy,
         offers=offers,
-        retention=Retention(audit, clock, settings.retention_days),
+        secure_links=secure_links,
+        secure_messages=secure_messages,
+        retention=Retention(audit, clock, settings.retention_days, secure_links),
         faq=faq,
         bot=bot,
         dispatcher=dispatcher,

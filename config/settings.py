@@ -48,6 +48,21 @@ _RESERVED_WEB_PATHS = ("/healthz", "/forms")
 _UNIQUE_LOCAL_V6 = ipaddress.IPv6Network("fc00::/7")
 
 IdList = Annotated[tuple[int, ...], NoDecode]
+WordList = Annotated[tuple[str, ...], NoDecode]
+DEFAULT_SENSITIVE_TYPES = (
+    "card",
+    "cvv",
+    "expiry",
+    "iban",
+    "national_id",
+    "passport",
+    "password",
+    "pin",
+    "otp",
+    "secret",
+)
+_KIND_SHAPE = re.compile(r"[a-z][a-z_]{1,31}")
+_CONTACT_SHAPE = re.compile(r"[^\s,]{3,254}")
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -158,6 +173,9 @@ class Settings(BaseSettings):
     consent_max_age_days: int = Field(default=730, ge=1, le=36500)
     retention_days: int = Field(default=365, ge=1, le=36500)
     mydata_interval_minutes: int = Field(default=60, ge=0, le=10080)
+    secure_link_minutes: int = Field(default=15, ge=1, le=1440)
+    sensitive_types: WordList = DEFAULT_SENSITIVE_TYPES
+    published_contacts: WordList = ()
 
     @field_validator("bot_token")
     @classmethod
@@ -257,6 +275,26 @@ class Settings(BaseSettings):
         if any(not 0 < user_id < MAX_TELEGRAM_ID for user_id in value):
             raise ValueError(_ID_PROBLEM)
         return value
+
+    @field_validator("sensitive_types", mode="before")
+    @classmethod
+    def _kinds(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        kinds = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        if not kinds or not all(_KIND_SHAPE.fullmatch(kind) for kind in kinds):
+            raise ValueError("a comma-separated list of kinds such as card,iban,password (see .env.example)")
+        return kinds
+
+    @field_validator("published_contacts", mode="before")
+    @classmethod
+    def _contacts(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        contacts = tuple(part.strip() for part in value.split(",") if part.strip())
+        if not all(_CONTACT_SHAPE.fullmatch(contact) for contact in contacts):
+            raise ValueError("a comma-separated list of phone numbers and email addresses, without spaces")
+        return contacts
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

@@ -67,5 +67,6 @@ COMMAND_ROLES: dict[str, Role] = {
     "offer_new": Role.MARKETING,
     "offer_edit": Role.MARKETING,
     "offer_withdraw": Role.MARKETING,
+    "secure": Role.AGENT,
 }
 """Staff commands and the role each needs; a command here used without the role is politely refused."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.content.contract import SHORT_TEXTS, SYSTEM_TEXTS
 from bot.errors import CatalogError
+from flows.forms import FieldDef, FieldKind, FormDef
 from flows.offers import MAX_DISCOUNT, MAX_OFFER_TEXT, Audience, Offer, OfferTerms, parse_code
 
 MAX_TEXT = 4096
@@ -29,7 +30,10 @@ MAX_BUTTON_LABEL = 64
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _ANSWER_ID = re.compile(r"^[a-z0-9_]{1,32}$")
 _VERSION = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-_SECTIONS = frozenset({"catalog", "notice", "texts", "answers", "templates", "offers"})
+_SECTIONS = frozenset({"catalog", "notice", "texts", "answers", "templates", "offers", "forms"})
+_FORM_KEYS = frozenset({"purpose", "fields", "retention_days"})
+_FIELD_KEYS = frozenset({"name", "kind", "label", "required"})
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _OFFER_KEYS = frozenset({"text", "discount", "code", "valid_from", "valid_until", "audience", "locales"})
 _NOTICE_KEYS = frozenset({"version", "text"})
 _TEMPLATE_KEYS = frozenset({"text"})
@@ -104,6 +108,8 @@ class Catalog:
     templates: Mapping[str, Template]
     offers: Mapping[str, Offer]
     """Deployed offers, approved by deployment, keyed by id (their `Offer.key` is `catalog:ID`)."""
+    forms: Mapping[str, FormDef]
+    """Secure forms: what sensitive data may be collected, how, and for how long it is kept."""
     digest: str
 
     @cached_property
@@ -121,6 +127,7 @@ class Catalog:
         digests.update({f"answer:{k}": a.digest for k, a in self.answers.items()})
         digests.update({f"template:{k}": t.digest for k, t in self.templates.items()})
         digests.update({f"offer:{o.key}": o.digest for o in self.offers.values()})
+        digests.update({f"form:{k}": f.digest for k, f in self.forms.items()})
         return digests
 
 
@@ -326,6 +333,40 @@ def _load_offer(offer_id: str, raw: Any, default_locale: str) -> Offer:
     return Offer(f"catalog:{offer_id}", terms)
 
 
+def _load_form(form_id: str, raw: Any, default_locale: str) -> FormDef:
+    where = f"forms.{form_id}"
+    if not _ANSWER_ID.match(form_id):
+        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a table with purpose, fields and retention_days")
+    _unknown(raw, _FORM_KEYS, where)
+    purposes = _plain_texts(raw.get("purpose"), default_locale, f"{where}.purpose")
+    retention = raw.get("retention_days")
+    if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 3650:
+        raise CatalogError(f"{where}.retention_days: how long submissions are kept, 1 to 3650 days")
+    raw_fields = raw.get("fields")
+    if not isinstance(raw_fields, list) or not 1 <= len(raw_fields) <= 12:
+        raise CatalogError(f"{where}.fields: a list of 1 to 12 fields")
+    fields: list[FieldDef] = []
+    for index, item in enumerate(raw_fields):
+        at = f"{where}.fields[{index}]"
+        if not isinstance(item, dict):
+            raise CatalogError(f"{at}: expected a table with name, kind and label")
+        _unknown(item, _FIELD_KEYS, at)
+        name, kind, required = item.get("name"), item.get("kind"), item.get("required", True)
+        if not isinstance(name, str) or not _FIELD_NAME.match(name) or any(f.name == name for f in fields):
+            raise CatalogError(f"{at}.name: a unique name of a-z, 0-9 and _")
+        if kind not in {k.value for k in FieldKind}:
+            raise CatalogError(f"{at}.kind: one of {', '.join(k.value for k in FieldKind)}")
+        if not isinstance(required, bool):
+            raise CatalogError(f"{at}.required: true or false")
+        labels = _localized(item.get("label"), default_locale, f"{at}.label", str)
+        for locale, label in labels.items():
+            _check_text(label, f"{at}.label.{locale}", MAX_BUTTON_LABEL)
+        fields.append(FieldDef(name, FieldKind(kind), labels, required))
+    return FormDef(form_id, purposes, tuple(fields), retention, _digest(raw))
+
+
 def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     """Validate an already-parsed TOML document."""
     _unknown(data, _SECTIONS, "catalog file")
@@ -347,8 +388,10 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     raw_answers = data.get("answers", {})
     raw_templates = data.get("templates", {})
     raw_offers = data.get("offers", {})
-    if not all(isinstance(table, dict) for table in (raw_texts, raw_answers, raw_templates, raw_offers)):
-        raise CatalogError("[texts], [answers], [templates] and [offers] must be tables")
+    raw_forms = data.get("forms", {})
+    tables = (raw_texts, raw_answers, raw_templates, raw_offers, raw_forms)
+    if not all(isinstance(table, dict) for table in tables):
+        raise CatalogError("[texts], [answers], [templates], [offers] and [forms] must be tables")
     texts = {key: _load_text(key, raw, default_locale) for key, raw in raw_texts.items()}
     missing = sorted(set(SYSTEM_TEXTS) - texts.keys())
     if missing:
@@ -372,6 +415,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         answers=answers,
         templates=templates,
         offers={oid: _load_offer(oid, raw, default_locale) for oid, raw in raw_offers.items()},
+        forms={fid: _load_form(fid, raw, default_locale) for fid, raw in raw_forms.items()},
         digest=_digest(data),
     )
 

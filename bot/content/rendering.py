@@ -215,6 +215,21 @@ class Renderer:
         digest = hashlib.sha256(text.encode()).hexdigest()
         return self._issue(to, text, Origin(f"free:{author}", digest, to.locale, self.catalog.version))
 
+    def secure_link(self, url: str, to: Recipient, form_id: str) -> Rendered:
+        """A one-time form URL, as a button's target, for this recipient only. The audit log keeps its kind,
+        never the URL (it carries the token): see `bot.gate.recording.SECRET_ORIGINS`."""
+        form = self.catalog.forms.get(form_id)
+        if form is None:
+            raise RenderError(f"{form_id}: no such form in the catalog")
+        return self._issue(
+            to, url, Origin(f"secure_link:{form_id}", form.digest, to.locale, self.catalog.version)
+        )
+
+    def form_purpose(self, form_id: str, to: Recipient) -> Fragment:
+        form = self.catalog.forms[form_id]
+        locale, text = self._pick(form.purposes, to.locale)
+        return Fragment(text, Origin(f"form:{form_id}", form.digest, locale, self.catalog.version))
+
     def proposal_text(self, text: str) -> Fragment:
         """A proposal's words as a fragment for `review` (never sent on their own)."""
         return Fragment(text, Origin("proposal", "", self.catalog.default_locale, self.catalog.version))

@@ -42,6 +42,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
+    WebAppInfo,
 )
 from pydantic import BaseModel
 
@@ -120,7 +121,8 @@ INSPECTED = frozenset(PARAMETERS)
 
 MARKUP_FIELDS: Mapping[type[BaseModel], frozenset[str]] = {
     InlineKeyboardMarkup: frozenset({"inline_keyboard"}),
-    InlineKeyboardButton: frozenset({"text", "callback_data", "url"}),
+    InlineKeyboardButton: frozenset({"text", "callback_data", "url", "web_app"}),
+    WebAppInfo: frozenset({"url"}),
     ReplyKeyboardMarkup: frozenset(
         {
             "keyboard",
@@ -239,8 +241,8 @@ def _markup_texts(value: Any) -> Iterator[str]:
             raise NotAllowed(f"markup field {kind}.{name} is not allowed")
         if name in _MARKUP_DISPLAYED:
             yield _displayed(item, f"markup field {kind}.{name}")
-        elif isinstance(item, list):
-            yield from _markup_texts(item)
+        elif isinstance(item, list | BaseModel):
+            yield from _markup_texts(item)  # rows of buttons, or a Mini App's WebAppInfo (its url is shown)
 
 
 def _command_texts(commands: Any) -> Iterator[str]:

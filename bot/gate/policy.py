@@ -8,7 +8,8 @@
   not "unapproved" there, only elsewhere.
 - A signed audit checkpoint is base64 by design: no promo-code check on it.
 - A file issued for the chat (the person's own data export) is not scanned: it is theirs, and its ledger
-  token is a hash, not text anyone reads.
+  token is a hash, not text anyone reads. Nor is a secure link's URL: the bot made it, and its random token
+  could look like anything (a promo code, a digit run).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ FREE_TEXT = ("offer:runtime:", "proposal:", "free:")
 REVIEW = "proposal:"
 CHECKPOINT = "text:audit.checkpoint"
 ATTACHMENT = "\x00file\x00"
+GENERATED = "secure_link:"
 
 
 class _Stated:
@@ -45,7 +47,11 @@ class ContentPolicy:
         self._checker = ContentChecker(claims, identifiers)
 
     def problem(self, texts: Sequence[str], person: int | None, origins: Sequence[Origin]) -> str | None:
-        shown = [text for text in texts if not text.startswith(ATTACHMENT)]
+        shown = [
+            text
+            for text, origin in zip(texts, origins, strict=False)
+            if not text.startswith(ATTACHMENT) and not origin.key.startswith(GENERATED)
+        ]
         if not shown:
             return None
         keys = [origin.key for origin in origins]

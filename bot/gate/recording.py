@@ -28,6 +28,18 @@ def _person(audience: Audience) -> int | None:
     return audience if isinstance(audience, int) and audience > 0 else None
 
 
+SECRET_ORIGINS = ("secure_link",)
+"""Renderings that carry a secret (a secure link's token): logged as their kind, never their text."""
+
+
+def shown_texts(decision: Decision) -> list[str]:
+    """The call's displayed strings as the log keeps them: secrets replaced by a placeholder."""
+    return [
+        f"[{origin.key}]" if origin.key.startswith(SECRET_ORIGINS) else text
+        for text, origin in zip(decision.texts, decision.origins, strict=False)
+    ]
+
+
 class AuditedCalls:
     def __init__(self, trail: AuditTrail) -> None:
         self._trail = trail
@@ -48,7 +60,7 @@ class AuditedCalls:
         person = _person(decision.audience)
         if person is None and decision.audience is not None:
             data["chat"] = "group"
-        content = {"texts": list(decision.texts)} if decision.texts and person is not None else None
+        content = {"texts": shown_texts(decision)} if decision.texts and person is not None else None
         return await self._trail.record("out.call", actor="bot", about=person, data=data, content=content)
 
     async def after(self, call: int, decision: Decision, result: object, error: BaseException | None) -> None:

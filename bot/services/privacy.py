@@ -26,7 +26,14 @@ log = logging.getLogger("guardbot.privacy")
 EXPORT_FORMAT = "guardbot.mydata/1"
 EXPORT_FILENAME = "my-data.json"
 CONFIRM_SECONDS = 600.0
-ERASED_TABLES = ("users", "consent_events", "offer_deliveries", "customer_identifiers")
+ERASED_TABLES = (
+    "users",
+    "consent_events",
+    "offer_deliveries",
+    "customer_identifiers",
+    "secure_links",
+    "form_submissions",
+)
 
 _DIRECTIONS = {"in.update": "from_you", "out.call": "to_you", "gate.refused": "blocked_before_sending"}
 

@@ -8,6 +8,7 @@ import logging
 
 from bot.audit.trail import AuditTrail, PurgeResult
 from bot.clock import Clock
+from bot.services.secure_links import SecureLinks
 
 log = logging.getLogger("guardbot.retention")
 
@@ -16,13 +17,17 @@ EVERY_SECONDS = 3600.0
 
 
 class Retention:
-    def __init__(self, audit: AuditTrail, clock: Clock, days: int) -> None:
+    def __init__(self, audit: AuditTrail, clock: Clock, days: int, forms: SecureLinks | None = None) -> None:
         self._audit = audit
         self._clock = clock
         self.days = days
+        self._forms = forms
 
     async def purge(self) -> PurgeResult | None:
-        """Purge content older than the limit now; None when there was nothing to purge."""
+        """Purge content older than the limit now (and form submissions past their form's own retention);
+        None when there was no message content to purge."""
+        if self._forms is not None:
+            await self._forms.purge()
         result = await self._audit.purge_contents_before(self._clock.now() - self.days * DAY)
         if result is not None:
             log.info("retention.purged", extra={"count": result.count, "through_seq": result.through_seq})

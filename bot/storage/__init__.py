@@ -9,8 +9,10 @@ from bot.storage.repository import (
     Repository,
     RoleGrant,
     SealedIdentifier,
+    SecureLinkRow,
     SqliteRepository,
     StoredConsent,
+    SubmissionRow,
 )
 
 __all__ = [
@@ -22,8 +24,10 @@ __all__ = [
     "Repository",
     "RoleGrant",
     "SealedIdentifier",
+    "SecureLinkRow",
     "SqliteRepository",
     "StoredConsent",
+    "SubmissionRow",
     "apply_migrations",
     "open_database",
 ]

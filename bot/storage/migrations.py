@@ -134,6 +134,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX customer_identifiers_by_user ON customer_identifiers (user_id)",
         ),
     ),
+    Migration(
+        5,
+        "secure links and form submissions",
+        (
+            # A link is stored only as the SHA-256 of its token: the database never yields a usable link.
+            """CREATE TABLE secure_links (
+                token_hash TEXT PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                form TEXT NOT NULL,
+                issued_by INTEGER,
+                issued_at REAL NOT NULL,
+                expires_at REAL NOT NULL,
+                opened_at REAL,
+                used_at REAL,
+                revoked_at REAL,
+                message_id INTEGER
+            )""",
+            "CREATE INDEX secure_links_by_user ON secure_links (user_id, form)",
+            # Envelope encryption: each submission has its own data key, wrapped by the master key (key id
+            # kept for rotation); field names in clear for the person's export, values never.
+            """CREATE TABLE form_submissions (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                form TEXT NOT NULL,
+                link_hash TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                sealed BLOB NOT NULL,
+                wrapped_key BLOB NOT NULL,
+                key_id TEXT NOT NULL,
+                submitted_at REAL NOT NULL,
+                purge_after REAL NOT NULL
+            )""",
+            "CREATE INDEX form_submissions_by_user ON form_submissions (user_id)",
+            "CREATE INDEX form_submissions_by_purge ON form_submissions (purge_after)",
+        ),
+    ),
 )
 
 

@@ -81,6 +81,41 @@ class OfferDelivery:
     sent_at: float
 
 
+@dataclass(frozen=True)
+class SecureLinkRow:
+    token_hash: str
+    user_id: int
+    form: str
+    issued_by: int | None
+    issued_at: float
+    expires_at: float
+    opened_at: float | None = None
+    used_at: float | None = None
+    revoked_at: float | None = None
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    user_id: int
+    form: str
+    link_hash: str
+    fields: str
+    sealed: bytes
+    wrapped_key: bytes
+    key_id: str
+    submitted_at: float
+    purge_after: float
+    id: int | None = None
+
+
+_LINK_COLUMNS = (
+    "token_hash, user_id, form, issued_by, issued_at, expires_at, opened_at, used_at, revoked_at, message_id"
+)
+_SUBMISSION_COLUMNS = (
+    "user_id, form, link_hash, fields, sealed, wrapped_key, key_id, submitted_at, purge_after, id"
+)
+
 _PROPOSAL_COLUMNS = (
     "id, kind, payload, digest, author, created_at, status, decided_by, decided_at, reason, approved_digest"
 )
@@ -153,6 +188,33 @@ class Repository(Protocol):
 
     async def withdraw_proposal(self, proposal_id: int, *, actor: int, now: float) -> bool:
         """Take a pending or approved proposal out of service for good; False if it was neither."""
+        ...
+
+    async def add_secure_link(self, link: SecureLinkRow) -> int:
+        """Store a new link and revoke the person's earlier open links to the same form (one live link per
+        form); returns how many were revoked."""
+        ...
+
+    async def secure_link(self, token_hash: str) -> SecureLinkRow | None: ...
+
+    async def link_opened(self, token_hash: str, now: float) -> bool:
+        """Note the first opening; False if it was opened before."""
+        ...
+
+    async def use_secure_link(self, token_hash: str, now: float) -> bool:
+        """Consume a link: True only for the one caller that found it open (not used, revoked or expired)."""
+        ...
+
+    async def link_message(self, token_hash: str, message_id: int) -> None: ...
+
+    async def revoke_links(self, user_id: int, now: float) -> int: ...
+
+    async def add_submission(self, row: SubmissionRow) -> int: ...
+
+    async def submissions(self, user_id: int) -> list[SubmissionRow]: ...
+
+    async def purge_submissions(self, now: float) -> int:
+        """Delete submissions past their form's retention; how many."""
         ...
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
@@ -333,7 +395,14 @@ class SqliteRepository:
     async def erase_customer(self, user_id: int) -> dict[str, int]:
         deleted: dict[str, int] = {}
         async with self._transaction() as conn:
-            for table in ("consent_events", "offer_deliveries", "customer_identifiers", "users"):
+            for table in (
+                "consent_events",
+                "offer_deliveries",
+                "customer_identifiers",
+                "secure_links",
+                "form_submissions",
+                "users",
+            ):
                 cursor = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
                 deleted[table] = cursor.rowcount
         async with self._exclusive() as conn:  # secure_delete overwrote the pages; leave no copy in the WAL
@@ -400,6 +469,111 @@ class SqliteRepository:
                 (actor, now, proposal_id),
             )
             return cursor.rowcount == 1
+
+    async def add_secure_link(self, link: SecureLinkRow) -> int:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE secure_links SET revoked_at = ? WHERE user_id = ? AND form = ? AND used_at IS NULL "
+                "AND revoked_at IS NULL AND expires_at > ?",
+                (link.issued_at, link.user_id, link.form, link.issued_at),
+            )
+            revoked = cursor.rowcount
+            await conn.execute(
+                f"INSERT INTO secure_links ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                (
+                    link.token_hash,
+                    link.user_id,
+                    link.form,
+                    link.issued_by,
+                    link.issued_at,
+                    link.expires_at,
+                    link.opened_at,
+                    link.used_at,
+                    link.revoked_at,
+                    link.message_id,
+                ),
+            )
+        return revoked
+
+    async def secure_link(self, token_hash: str) -> SecureLinkRow | None:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_LINK_COLUMNS} FROM secure_links WHERE token_hash = ?",  # noqa: S608
+                (token_hash,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return SecureLinkRow(*row) if row else None
+
+    async def link_opened(self, token_hash: str, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE secure_links SET opened_at = ? WHERE token_hash = ? AND opened_at IS NULL",
+                (now, token_hash),
+            )
+            return cursor.rowcount == 1
+
+    async def use_secure_link(self, token_hash: str, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE secure_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL "
+                "AND revoked_at IS NULL AND expires_at > ?",
+                (now, token_hash, now),
+            )
+            return cursor.rowcount == 1
+
+    async def link_message(self, token_hash: str, message_id: int) -> None:
+        async with self._exclusive() as conn:
+            await conn.execute(
+                "UPDATE secure_links SET message_id = ? WHERE token_hash = ?", (message_id, token_hash)
+            )
+
+    async def revoke_links(self, user_id: int, now: float) -> int:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE secure_links SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL "
+                "AND revoked_at IS NULL",
+                (now, user_id),
+            )
+            return cursor.rowcount
+
+    async def add_submission(self, row: SubmissionRow) -> int:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO form_submissions (user_id, form, link_hash, fields, sealed, wrapped_key, "
+                "key_id, submitted_at, purge_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.user_id,
+                    row.form,
+                    row.link_hash,
+                    row.fields,
+                    row.sealed,
+                    row.wrapped_key,
+                    row.key_id,
+                    row.submitted_at,
+                    row.purge_after,
+                ),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    async def submissions(self, user_id: int) -> list[SubmissionRow]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_SUBMISSION_COLUMNS} FROM form_submissions WHERE user_id = ? ORDER BY id",  # noqa: S608
+                (user_id,),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [SubmissionRow(*row) for row in rows]
+
+    async def purge_submissions(self, now: float) -> int:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute("DELETE FROM form_submissions WHERE purge_after <= ?", (now,))
+            deleted = cursor.rowcount
+            if deleted:
+                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return deleted
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None:
         async with self._exclusive() as conn:

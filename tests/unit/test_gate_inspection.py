@@ -236,7 +236,6 @@ def test_replies_within_the_chat_pass(bot: Bot) -> None:
     ("fields", "field"),
     [
         ({"login_url": LoginUrl(url="https://e.example", forward_text="90% off")}, "login_url"),
-        ({"web_app": WebAppInfo(url="https://e.example")}, "web_app"),
         ({"switch_inline_query": "90% off"}, "switch_inline_query"),
         ({"switch_inline_query_current_chat": "90% off"}, "switch_inline_query_current_chat"),
         (
@@ -374,3 +373,20 @@ def test_a_document_passes_only_as_the_file_issued_for_that_chat(bot: Bot) -> No
     assert decision.origins == (ORIGIN,)
     with pytest.raises(GateRefused, match="not rendered"):  # single use
         gate.check(bot, send(1, BufferedInputFile(data, "my-data.json")))
+
+
+def test_a_mini_app_button_shows_its_url_which_must_be_issued(bot: Bot) -> None:
+    """A Mini App button opens its URL: the URL counts as displayed content (a secure link issued for this
+    chat), and WebAppInfo may carry nothing else."""
+    markup = button_markup(web_app=WebAppInfo(url="https://forms.example/forms/abc"))
+    assert inspect_call(bot, SendMessage(chat_id=1, text="t", reply_markup=markup)).texts == (
+        "t",
+        "Back",
+        "https://forms.example/forms/abc",
+    )
+    ledger = RenderLedger(FakeClock())
+    gate = OutboundGate(ledger)
+    for text in ("t", "Back"):
+        ledger.issue(1, text, ORIGIN)
+    with pytest.raises(GateRefused, match="not rendered from the catalog"):
+        gate.check(bot, SendMessage(chat_id=1, text="t", reply_markup=markup))

@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.telegram.filters import IsStaff
 from bot.telegram.routers import (
     admin,
+    agent,
     compliance,
     customer,
     errors,
@@ -25,7 +26,9 @@ def create_staff_router() -> Router:
     staff = Router(name="staff")
     staff.message.filter(IsStaff())
     staff.callback_query.filter(IsStaff())
-    staff.include_routers(admin.create_router(), compliance.create_router(), marketing.create_router())
+    staff.include_routers(
+        admin.create_router(), compliance.create_router(), marketing.create_router(), agent.create_router()
+    )
     return staff
 
 
