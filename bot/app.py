@@ -79,6 +79,8 @@ class Guardbot:
     dispatcher: Dispatcher
     closers: contextlib.AsyncExitStack
     feeder: UpdateFeeder = field(init=False)
+    web_address: tuple[str, int] | None = field(default=None, init=False)
+    """Where the built-in web server listens once serving (WEB_PORT=0 picks a free port)."""
     response_models: tuple[type[Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:

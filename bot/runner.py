@@ -20,6 +20,7 @@ from aiohttp import web
 from bot.app import Guardbot
 from bot.delivery import Poller
 from bot.errors import GuardbotError
+from bot.forms import FormSite, derive_form_key
 from bot.web import WebhookEndpoint, create_web_app
 from config import ConfigError
 
@@ -67,11 +68,24 @@ async def serve(app: Guardbot, stop: asyncio.Event, *, poll_timeout: int = 25) -
         return {"mode": "webhook" if webhook else "polling", "in_flight": app.feeder.in_flight}
 
     await _check_token(app)
-    runner = web.AppRunner(create_web_app(health, webhook), access_log=None)
+    forms = FormSite(
+        app.secure_links,
+        app.catalog,
+        bot_token=settings.bot_token.get_secret_value() if settings.bot_token else "",
+        on_submitted=app.secure_messages.on_submitted,
+        clock=app.clock,
+        secret=derive_form_key(app.keys.data_key),
+        https=settings.public_base_url.startswith("https://"),
+    )
+    # No access log: a form URL carries its one-time token.
+    runner = web.AppRunner(create_web_app(health, webhook, forms=forms), access_log=None)
     await runner.setup()
     retention_task = asyncio.create_task(app.retention.run(stop), name="retention")
     try:
         site = await _start_site(runner, settings.web_host, settings.web_port)
+        if runner.addresses:
+            host, port = runner.addresses[0][:2]
+            app.web_address = (str(host), int(port))
         log.info("web.started", extra={"address": str(runner.addresses[0]) if runner.addresses else "?"})
         try:
             await app.publish_commands()

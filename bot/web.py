@@ -1,4 +1,4 @@
-"""The built-in web server: health now, the Telegram webhook in webhook mode, secure forms later."""
+"""The built-in web server: health, the Telegram webhook in webhook mode, and the secure form pages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiogram import Bot
 from aiohttp import web
 
 from bot.delivery import UpdateFeeder, parse_update
+from bot.forms import FormSite
 
 log = logging.getLogger("guardbot.web")
 
@@ -58,9 +59,13 @@ class WebhookEndpoint:
 def create_web_app(
     health: Callable[[], Awaitable[dict[str, Any]]],
     webhook: tuple[str, WebhookEndpoint] | None = None,
+    forms: FormSite | None = None,
 ) -> web.Application:
-    """`health` reports readiness (raising = failing); `webhook` is (path, endpoint) in webhook mode."""
-    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    """`health` reports readiness (raising = failing); `webhook` is (path, endpoint) in webhook mode;
+    `forms` serves the secure form pages under /forms (its middleware touches nothing else)."""
+    app = web.Application(
+        client_max_size=MAX_UPDATE_BYTES, middlewares=[forms.middleware] if forms is not None else []
+    )
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -74,4 +79,6 @@ def create_web_app(
     if webhook is not None:
         path, endpoint = webhook
         app.router.add_post(path, endpoint.handle)
+    if forms is not None:
+        app.add_routes(forms.routes())
     return app

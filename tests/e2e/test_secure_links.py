@@ -128,3 +128,26 @@ async def test_links_expire_are_replaced_and_are_revoked_by_forget(
         assert (await app.secure_links.view(third)).status is LinkStatus.UNKNOWN  # gone with her data
         clock.offset = 31 * DAY
         assert await app.secure_links.purge() == 0
+
+
+async def test_the_bots_own_web_server_serves_the_form(
+    emulator: BotApiEmulator, guardbot: Guardbot, settings: Settings
+) -> None:
+    import aiohttp
+
+    agent = emulator.user(AGENT_ID, first_name="Ali")
+    kim = emulator.user(6301, first_name="Kim")
+    await onboard(kim)
+    agent.send(f"/secure identity {kim.id}")
+    await agent.wait_for_bot_message()
+    token = token_of(link_of(await kim.wait_for_bot_message()))
+    assert guardbot.web_address is not None
+    host, port = guardbot.web_address
+    async with aiohttp.ClientSession() as http, http.get(f"http://{host}:{port}/forms/{token}") as page:
+        assert page.status == 200
+        assert page.headers["Cache-Control"] == "no-store"
+        body = await page.text()
+    assert "Identity check" in body
+    assert 'autocomplete="bday"' in body
+    logged = [e["type"] for e in logged_entries(settings.audit_path) if e["type"].startswith("secure_link.")]
+    assert logged == ["secure_link.issued", "secure_link.opened"]
