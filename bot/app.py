@@ -220,7 +220,18 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         consent = ConsentBook(repository, audit, clock, catalog.notice, settings.consent_max_age_days)
         offers = OfferBook(repository, audit, clock, catalog.offers, derive_code_key(keys.data_key))
         await offers.load()
-        privacy = PrivacyDesk(customers, consent, offers, audit, clock, settings.mydata_interval_minutes)
+        secure_links = SecureLinks(
+            repository,
+            audit,
+            clock,
+            catalog.forms,
+            master_key=keys.data_key,
+            base_url=settings.public_base_url,
+            ttl_minutes=settings.secure_link_minutes,
+        )
+        privacy = PrivacyDesk(
+            customers, consent, offers, audit, clock, settings.mydata_interval_minutes, forms=secure_links
+        )
         ledger = RenderLedger(clock)
         renderer = Renderer(catalog, ledger)
         alerts = ComplianceAlerts(role_book, clock)
@@ -235,15 +246,6 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             {answer.id: answer.keywords for answer in catalog.answers.values()},
             catalog.default_locale,
             catalog.faq_threshold,
-        )
-        secure_links = SecureLinks(
-            repository,
-            audit,
-            clock,
-            catalog.forms,
-            master_key=keys.data_key,
-            base_url=settings.public_base_url,
-            ttl_minutes=settings.secure_link_minutes,
         )
         secure_messages = SecureLinkMessages(
             secure_links, renderer, mini_app=settings.public_base_url.startswith("https://")

@@ -29,6 +29,8 @@ class Field(Enum):
     """A moment (seconds since the epoch), shown in UTC as `2026-11-29 06:30 UTC`."""
     VERSION = "version"
     """A version label such as the privacy notice's `2026-11`: 1-32 of A-Z a-z 0-9 . _ -."""
+    MASKED = "masked"
+    """A masked value shown to staff (`•••• 1111`): one line, at most 100 characters, with a mask in it."""
     CODE = "code"
     """A promo code of an approved offer (4-20 of A-Z 0-9) or a verification code (`V-XXXX-XXXX-XXXX`)."""
 
@@ -184,6 +186,10 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "secure.usage": {"forms": Field.WORDS},
     "secure.sent": {"user_id": Field.NUMBER, "form": Field.WORD},
     "secure.not_customer": {"user_id": Field.NUMBER},
+    "submissions.none": {"user_id": Field.NUMBER},
+    "submissions.usage": {},
+    "submissions.item": {"form": Field.WORD, "date": Field.DATE, "fields": Field.LINES},
+    "submissions.field": {"name": Field.WORD, "value": Field.MASKED},
 }
 
 SHORT_TEXTS: Mapping[str, int] = {

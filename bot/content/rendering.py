@@ -75,6 +75,8 @@ def _field_value(key: str, name: str, kind: Field, value: object) -> str:
         return value
     if kind is Field.CODE and isinstance(value, str) and _CODE.fullmatch(value):
         return value
+    if kind is Field.MASKED and isinstance(value, str) and "•" in value and len(value) <= 100:
+        return _CONTROL.sub(" ", value)
     raise RenderError(f"{key}: field {name} must be a {kind.value}, got {type(value).__name__}")
 
 

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.services.consent import ConsentBook
 from bot.services.customers import CustomerDirectory
 from bot.services.offers import OfferBook
+from bot.services.secure_links import SecureLinks
 from flows.consent import Marketing, marketing_expiry
 
 log = logging.getLogger("guardbot.privacy")
@@ -51,7 +52,9 @@ class PrivacyDesk:
         audit: AuditTrail,
         clock: Clock,
         export_interval_minutes: int,
+        forms: SecureLinks | None = None,
     ) -> None:
+        self._forms = forms
         self._customers = customers
         self._consent = consent
         self._offers = offers
@@ -92,6 +95,7 @@ class PrivacyDesk:
         items = await self._audit.history(user_id)
         offers_sent = await self._offers.sent_to(user_id)
         identifiers = await self._customers.identifiers_of(user_id)
+        forms = await self._forms.masked_submissions(user_id, viewer=user_id) if self._forms else []
         return {
             "format": EXPORT_FORMAT,
             "generated_at": iso(self._clock.now()),
@@ -150,7 +154,10 @@ class PrivacyDesk:
                 }
                 for sent in offers_sent
             ],
-            "secure_form_submissions": [],
+            "secure_form_submissions": [
+                {"form": row.form, "submitted_at": iso(row.submitted_at), "fields": values}
+                for row, values in forms
+            ],
         }
 
     async def forget(self, user_id: int) -> dict[str, int]:

@@ -20,11 +20,11 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.audit.crypto import master_key_id, wrap_key
+from bot.audit.crypto import master_key_id, unwrap_key, wrap_key
 from bot.audit.trail import AuditTrail
 from bot.clock import Clock
 from bot.storage import Repository, SecureLinkRow, SubmissionRow
-from flows.forms import FormDef, Problem, keep, validate
+from flows.forms import FormDef, Problem, keep, masked, validate
 
 log = logging.getLogger("guardbot.secure_links")
 
@@ -182,6 +182,41 @@ class SecureLinks:
 
     async def submissions_of(self, user_id: int) -> list[SubmissionRow]:
         return await self._repository.submissions(user_id)
+
+    def _open(self, row: SubmissionRow) -> dict[str, str]:
+        if row.key_id != master_key_id(self._master):
+            raise ValueError("a submission sealed under another master key")
+        data_key = unwrap_key(self._master, row.wrapped_key)
+        aad = f"{row.user_id}:{row.form}:{row.link_hash}".encode()
+        opened = json.loads(AESGCM(data_key).decrypt(row.sealed[:NONCE_BYTES], row.sealed[NONCE_BYTES:], aad))
+        return {str(k): str(v) for k, v in opened.items()}
+
+    async def masked_submissions(
+        self, user_id: int, *, viewer: int | str
+    ) -> list[tuple[SubmissionRow, dict[str, str]]]:
+        """A person's submissions with every value masked — the only way staff (or the person's own export)
+        see them. Opening them is itself logged."""
+        rows = await self._repository.submissions(user_id)
+        if not rows:
+            return []
+        await self._audit.record(
+            "form.submissions_viewed", actor=viewer, about=user_id, data={"count": len(rows)}, critical=True
+        )
+        shown = []
+        for row in rows:
+            form = self.forms.get(row.form)
+            kinds = {f.name: f.kind for f in form.fields} if form else {}
+            values = self._open(row)
+            shown.append(
+                (
+                    row,
+                    {
+                        name: masked(kinds[name], value) if name in kinds else "••••"
+                        for name, value in values.items()
+                    },
+                )
+            )
+        return shown
 
     async def revoke_all(self, user_id: int) -> int:
         return await self._repository.revoke_links(user_id, self._clock.now())

@@ -37,6 +37,7 @@ FORM_FOR_KIND = {
 class SecureLinkMessages:
     def __init__(self, links: SecureLinks, renderer: Renderer, *, mini_app: bool) -> None:
         self._links = links
+        self.links = links
         self._renderer = renderer
         self._mini_app = mini_app
         self._bot: Bot | None = None

@@ -151,3 +151,42 @@ async def test_the_bots_own_web_server_serves_the_form(
     assert 'autocomplete="bday"' in body
     logged = [e["type"] for e in logged_entries(settings.audit_path) if e["type"].startswith("secure_link.")]
     assert logged == ["secure_link.issued", "secure_link.opened"]
+
+
+async def test_staff_see_submissions_only_masked_and_the_viewing_is_logged(
+    emulator: BotApiEmulator, guardbot: Guardbot, settings: Settings
+) -> None:
+    from tests.helpers import COMPLIANCE_ID
+
+    officer = emulator.user(COMPLIANCE_ID, first_name="Cora")
+    agent = emulator.user(AGENT_ID, first_name="Ali")
+    lia = emulator.user(6401, first_name="Lia")
+    await onboard(lia)
+    agent.send(f"/secure bank_account {lia.id}")
+    await agent.wait_for_bot_message()
+    token = token_of(link_of(await lia.wait_for_bot_message()))
+    stored = await guardbot.secure_links.submit(
+        token, {"holder": "Lia Berg", "iban": "DE89370400440532013000"}
+    )
+    assert stored.link is not None
+
+    agent.send(f"/submissions {lia.id}")
+    assert ((await agent.wait_for_bot_message()).text or "").startswith(
+        "Sorry, this command is only for staff"
+    )
+    officer.send(f"/submissions {lia.id}")
+    shown = await officer.wait_for_bot_message()
+    assert (shown.text or "").startswith("bank_account, submitted ")
+    assert "iban: •••• 3000" in (shown.text or "")
+    assert "holder: L•••" in (shown.text or "")
+    assert "0532" not in (shown.text or "") and "Berg" not in (shown.text or "")
+    officer.send("/submissions 6499")
+    assert (await officer.wait_for_bot_message()).text == "No secure-form submissions are stored for 6499."
+
+    lia.send("/mydata")
+    export = await lia.wait_for_bot_message(lambda m: m.document is not None)
+    assert export.document is not None
+    assert '"iban": "•••• 3000"'.encode() in export.document.data
+    assert b"0532" not in export.document.data
+    viewed = [e for e in logged_entries(settings.audit_path) if e["type"] == "form.submissions_viewed"]
+    assert len(viewed) == 2  # the officer, then Lia's own export

@@ -15,6 +15,7 @@ from bot.content import Recipient, Renderer
 from bot.services.offers import Decision, OfferBook, terms_of
 from bot.telegram.filters import HasRole
 from bot.telegram.notify import notify
+from bot.telegram.secure import SecureLinkMessages
 from flows.offers import parse_proposal_ref
 from flows.roles import Role
 
@@ -117,10 +118,38 @@ async def decide(
     await notify(bot, renderer, row.author, _NOTICES[approve], id=proposal_id)
 
 
+async def show_submissions(
+    message: Message,
+    command: CommandObject,
+    secure_messages: SecureLinkMessages,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """A customer's secure-form submissions, masked; opening them is logged (the only staff path)."""
+    assert message.from_user is not None
+    user_id, rest = parse_proposal_ref(command.args)
+    if user_id is None or rest:
+        await message.answer(renderer.text("submissions.usage", recipient))
+        return
+    shown = await secure_messages.links.masked_submissions(user_id, viewer=message.from_user.id)
+    if not shown:
+        await message.answer(renderer.text("submissions.none", recipient, user_id=user_id))
+        return
+    for row, values in shown[:MAX_LISTED]:
+        fields = [
+            renderer.fragment("submissions.field", recipient, name=name, value=value)
+            for name, value in values.items()
+        ]
+        await message.answer(
+            renderer.text("submissions.item", recipient, form=row.form, date=row.submitted_at, fields=fields)
+        )
+
+
 def create_router() -> Router:
     router = Router(name="compliance")
     router.message.filter(HasRole(Role.COMPLIANCE))
     router.message.register(report_audit, Command("audit"))
     router.message.register(list_pending, Command("pending"))
     router.message.register(decide, Command("approve", "reject"))
+    router.message.register(show_submissions, Command("submissions"))
     return router
