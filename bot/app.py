@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDe
 from bot.services.offers import OfferBook, derive_code_key
 from bot.services.retention import Retention
 from bot.services.secure_links import SecureLinks
+from bot.services.sensitive import SensitiveGuard
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
@@ -48,6 +50,7 @@ from bot.telegram.routers import create_routers
 from bot.telegram.secure import SecureLinkMessages
 from config import ConfigError, Settings
 from flows.faq import FaqIndex
+from flows.sensitive import Detector, Kind
 
 log = logging.getLogger("guardbot.app")
 
@@ -162,7 +165,11 @@ def pin_own_key(path: Path, verifier_key: str) -> None:
 
 
 async def open_audit(
-    settings: Settings, keys: Keys, clock: Clock, stack: contextlib.AsyncExitStack
+    settings: Settings,
+    keys: Keys,
+    clock: Clock,
+    stack: contextlib.AsyncExitStack,
+    redact: Callable[[str], str] | None = None,
 ) -> AuditTrail:
     """The audit log (its own database), the keyring (another), the writer, and its anchors."""
     store = await AuditStore.open(settings.audit_path, clock.now())
@@ -175,7 +182,22 @@ async def open_audit(
     stack.push_async_callback(audit_log.close)
     pin_own_key(settings.trusted_keys_path, audit_log.verifier.encode())
     subjects = SubjectKeys(keyring, keys.data_key, audit_log, clock, staged_master=keys.staged_data_key)
-    return AuditTrail(audit_log, subjects)
+    return AuditTrail(audit_log, subjects, redact=redact)
+
+
+def sensitive_guard(settings: Settings) -> SensitiveGuard:
+    """The detector with this deployment's published contacts, and the kinds that must not stay in chat."""
+    try:
+        detector = Detector(published=settings.published_contacts)
+    except ValueError:
+        raise ConfigError("PUBLISHED_CONTACTS", "each entry must be a phone number, email or IBAN") from None
+    known = {kind.value: kind for kind in Kind}
+    unknown = sorted(set(settings.sensitive_types) - known.keys())
+    if unknown:
+        raise ConfigError(
+            "SENSITIVE_TYPES", f"unknown kind {unknown[0]!r}; known: {', '.join(sorted(known))}"
+        )
+    return SensitiveGuard(detector, (known[name] for name in settings.sensitive_types))
 
 
 def anchor_to_chat(app: Guardbot, chat_id: int) -> None:
@@ -203,7 +225,8 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             await open_database(settings.database_path, clock.now(), secure_delete=True)
         )
         stack.push_async_callback(repository.close)
-        audit = await open_audit(settings, keys, clock, stack)
+        guard = sensitive_guard(settings)
+        audit = await open_audit(settings, keys, clock, stack, redact=guard.redact)
         await audit.record(
             "log.started",
             data={
@@ -239,7 +262,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             ledger,
             AuditedCalls(audit),
             contacts=ContactRules(customers, consent, Unsubscribe().pack()),
-            content=ContentPolicy(offers, customers.identifiers),
+            content=ContentPolicy(offers, customers.identifiers, guard),
             alert=alerts,
         )
         faq = FaqIndex(
@@ -277,6 +300,9 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         renderer=renderer,
         ledger=ledger,
         consent_book=consent,
+        guard=guard,
+        audit=audit,
+        secure_messages=secure_messages,
     )
     dispatcher.include_routers(*create_routers())
     log.info("app.created", extra={"catalog_version": catalog.version, "audit_entries": audit.log.size})

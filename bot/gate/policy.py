@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from bot.content.ledger import Origin
 from bot.gate.content import ApprovedClaims, ClaimsSource, ContentChecker, IdentifierIndex, claims_in
+from bot.services.sensitive import SensitiveGuard
 
 FREE_TEXT = ("offer:runtime:", "proposal:", "free:")
 REVIEW = "proposal:"
@@ -42,9 +43,12 @@ class _Stated:
 
 
 class ContentPolicy:
-    def __init__(self, claims: ClaimsSource, identifiers: IdentifierIndex) -> None:
+    def __init__(
+        self, claims: ClaimsSource, identifiers: IdentifierIndex, guard: SensitiveGuard | None = None
+    ) -> None:
         self.identifiers = identifiers
         self._checker = ContentChecker(claims, identifiers)
+        self._guard = guard
 
     def problem(self, texts: Sequence[str], person: int | None, origins: Sequence[Origin]) -> str | None:
         shown = [
@@ -58,9 +62,12 @@ class ContentPolicy:
         checker = self._checker
         if any(key.startswith(REVIEW) for key in keys):
             checker = ContentChecker(_Stated(shown), self.identifiers)
-        return checker.problem(
-            shown,
-            person,
-            free=any(key.startswith(FREE_TEXT) for key in keys),
-            codes_exempt=CHECKPOINT in keys,
-        )
+        free = any(key.startswith(FREE_TEXT) for key in keys)
+        if free and self._guard is not None:
+            # Text a person wrote (an agent, a marketer): everything the chat guard would delete from a
+            # customer's message — passwords, one-time codes, national ids — must not go out either.
+            for text in shown:
+                found = self._guard.must_not_stay(text)
+                if found:
+                    return f"sensitive data: {found[0].kind.value}"
+        return checker.problem(shown, person, free=free, codes_exempt=CHECKPOINT in keys)

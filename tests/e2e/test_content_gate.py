@@ -23,8 +23,9 @@ BART_PHONE = "+44 7700 900123"
         ("Use code MEGA70 at checkout.", "unapproved promo code"),
         ("I have passed your case to Bartholomew Quince.", "personal data of another customer: name"),
         ("Call our customer on 07700 900123 if needed.", "personal data of another customer: phone"),
-        ("The card on file is 4111 1111 1111 1111.", "sensitive data: card number"),
-        ("Please pay to DE89 3704 0044 0532 0130 00.", "sensitive data: IBAN"),
+        ("The card on file is 4111 1111 1111 1111.", "sensitive data: card"),
+        ("Please pay to DE89 3704 0044 0532 0130 00.", "sensitive data: iban"),
+        ("Your one-time password is 834920.", "sensitive data: otp"),
     ],
 )
 async def test_free_text_with_forbidden_content_is_refused_and_logged(

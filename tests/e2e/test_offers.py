@@ -236,16 +236,20 @@ async def test_withdrawing_stops_an_offer_and_a_proposal_with_forbidden_content_
     await say(marketer, f"/offer_withdraw {number}", f"Proposal #{number} is not pending")
     await say(marketer, "/offer_withdraw x", "Usage: /offer_withdraw ID")
 
-    # A proposal carrying a card number never reaches anyone, not even its preview; the marketer is told why.
+    # A card number typed into the chat is deleted before it reaches the flow (which still waits for a text).
     await say(marketer, "/offer_new", "Propose an offer")
-    await say(marketer, "Pay with card 4111 1111 1111 1111 for 10% off.", "What discount")
+    await say(marketer, "Pay with card 4111 1111 1111 1111 for 10% off.", "For your security I deleted")
+    # A proposal naming another customer never reaches anyone, not even its preview; the marketer is told why.
+    bart = emulator.user(5702, first_name="Bartholomew", last_name="Quince")
+    await onboard(bart)
+    await say(marketer, "Dear Bartholomew Quince: 10% off for you.", "What discount")
     await say(marketer, "10", "Which promo code")
     await say(marketer, "CARD10", "Valid until")
     audience = await say(marketer, in_days(3), "Who may see")
     marketer.press(audience.message_id, 0)
     refused = await marketer.wait_for_bot_message(starts("This offer text cannot be used"))
-    assert "(sensitive_data: card_number)" in (refused.text or "")
-    assert "4111" not in (refused.text or "")
+    assert "(foreign_personal_data: name)" in (refused.text or "")
+    assert "Quince" not in (refused.text or "")
     await say(marketer, "Clean text: 10% off with code CARD10.", "What discount")  # back at the text step
 
 
