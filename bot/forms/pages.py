@@ -131,7 +131,7 @@ class FormSite:
         texts = self._texts(request)
         view = await self._view(token)
         if view.status is not LinkStatus.OPEN or view.link is None or view.form is None:
-            return self._gone(request, texts, token, view)
+            return await self._gone(request, texts, token, view)
         await self._links.opened(view.link)
         cookie, fresh = self._csrf.cookie_of(request)
         body = html.form_page(view.form, texts, csrf=self._csrf.field_for(cookie, view.link.token_hash))
@@ -153,10 +153,11 @@ class FormSite:
             return self._message(texts, "error_title", "error", 400)
         view = await self._view(token)
         if view.status is not LinkStatus.OPEN or view.link is None or view.form is None:
-            return self._gone(request, texts, token, view)
+            return await self._gone(request, texts, token, view)
         link, form = view.link, view.form
         if not self._csrf.check(request, posted.get(CSRF_FIELD, ""), link.token_hash):
             log.warning("form.csrf_refused", extra={"link": _ref(token), "form": form.id})
+            await self._links.refused(link, "csrf")
             return self._message(texts, "stale_title", "stale", 403)
         init_data = request.headers.get(INIT_DATA_HEADER) or posted.get(INIT_DATA_FIELD, "")
         if init_data or self._require_mini_app:
@@ -169,6 +170,7 @@ class FormSite:
             )
             if why is not None:
                 log.warning("form.mini_app_refused", extra={"link": _ref(token), "why": why})
+                await self._links.refused(link, "mini_app")
                 return self._message(texts, "refused_title", "refused", 403)
         answers = {field.name: posted.get(field.name, "") for field in form.fields}
         result = await self._links.submit(token, answers)
@@ -179,7 +181,7 @@ class FormSite:
             await self._notify(result.link)
             return response
         if result.status is not LinkStatus.OPEN:  # consumed, expired or revoked since we looked
-            return self._gone(request, texts, token, LinkView(result.status, link, form))
+            return await self._gone(request, texts, token, LinkView(result.status, link, form))
         log.info("form.rejected", extra={"link": _ref(token), "fields": sorted(result.problems)})
         cookie, fresh = self._csrf.cookie_of(request)
         body = html.form_page(
@@ -206,9 +208,13 @@ class FormSite:
             return LinkView(LinkStatus.UNKNOWN)
         return await self._links.view(token)
 
-    def _gone(self, request: web.Request, texts: html.PageTexts, token: str, view: LinkView) -> web.Response:
-        """The one page for every link that cannot be used: what it really was goes only to the log."""
+    async def _gone(
+        self, request: web.Request, texts: html.PageTexts, token: str, view: LinkView
+    ) -> web.Response:
+        """The one page for every link that cannot be used: what it really was goes only to the logs."""
         log.info("form.link_refused", extra={"link": _ref(token), "status": view.status.value})
+        if view.link is not None:  # a real link, used, expired or revoked: the audit log keeps the attempt
+            await self._links.refused(view.link, view.status.value)
         if (
             view.status is LinkStatus.USED
             and view.link is not None

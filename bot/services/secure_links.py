@@ -135,6 +135,16 @@ class SecureLinks:
                 "secure_link.opened", actor=link.user_id, about=link.user_id, data={"form": link.form}
             )
 
+    async def refused(self, link: SecureLinkRow, reason: str) -> None:
+        """A request for a real link the form turned away (expired, used, revoked, bad CSRF, a Mini App
+        opened by someone else): evidence for compliance, as a kind of reason only."""
+        await self._audit.record(
+            "secure_link.refused",
+            actor="system",
+            about=link.user_id,
+            data={"form": link.form, "reason": reason},
+        )
+
     async def submit(self, token: str, answers: Mapping[str, str]) -> Submitted:
         """Validate, seal and store; the link is consumed only by a valid submission, and only once."""
         view = await self.view(token)

@@ -30,7 +30,7 @@ from bot.forms import FormSite, Rate, RateLimits, derive_form_key
 from bot.services.secure_links import SecureLinks, token_hash
 from bot.storage import SecureLinkRow
 from bot.web import create_web_app
-from tests.helpers import TEST_TOKEN, MovableClock, make_settings
+from tests.helpers import TEST_TOKEN, MovableClock, logged_entries, make_settings
 
 CUSTOMER = 7101
 OTHER = 7102
@@ -394,6 +394,13 @@ async def test_unknown_forged_expired_revoked_and_used_links_get_one_identical_p
     assert len(set(answers.values())) == 1
     status, body = answers["forged"]
     assert status == 410 and "This link is no longer valid" in body
+    # What each real link really was is kept as evidence (forged and malformed tokens name no link).
+    refused = [
+        e["data"]["reason"]
+        for e in logged_entries(forms.app.settings.audit_path)
+        if e["type"] == "secure_link.refused"
+    ]
+    assert sorted(set(refused)) == ["expired", "revoked", "used"]
 
 
 # --- the Telegram Mini App ----------------------------------------------------------------------------------
