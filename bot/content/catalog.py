@@ -182,6 +182,17 @@ def _unknown(found: Mapping[str, Any], allowed: frozenset[str], where: str) -> N
         raise CatalogError(f"{where}: unknown key '{extra[0]}' (allowed: {', '.join(sorted(allowed))})")
 
 
+def _entry(section: str, entry_id: str, raw: Any, allowed: frozenset[str], needs: str) -> str:
+    """Check an `[section.ID]` table's id, shape and keys; returns its name for error messages."""
+    where = f"{section}.{entry_id}"
+    if not _ANSWER_ID.match(entry_id):
+        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a table with {needs}")
+    _unknown(raw, allowed, where)
+    return where
+
+
 def _load_text(key: str, raw: Any, default_locale: str) -> TextEntry:
     where = f"texts.{key}"
     if key not in SYSTEM_TEXTS:
@@ -207,12 +218,7 @@ def _load_text(key: str, raw: Any, default_locale: str) -> TextEntry:
 
 
 def _load_answer(answer_id: str, raw: Any, default_locale: str) -> Answer:
-    where = f"answers.{answer_id}"
-    if not _ANSWER_ID.match(answer_id):
-        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{where}: expected a table with title, keywords and text")
-    _unknown(raw, _ANSWER_KEYS, where)
+    where = _entry("answers", answer_id, raw, _ANSWER_KEYS, "title, keywords and text")
     titles = _localized(raw.get("title"), default_locale, f"{where}.title", str)
     texts = _localized(raw.get("text"), default_locale, f"{where}.text", str)
     keywords = _localized(raw.get("keywords"), default_locale, f"{where}.keywords", list)
@@ -283,12 +289,7 @@ def _load_notice(raw: Any, default_locale: str) -> Notice:
 
 
 def _load_template(template_id: str, raw: Any, default_locale: str) -> Template:
-    where = f"templates.{template_id}"
-    if not _ANSWER_ID.match(template_id):
-        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{where}: expected a table with text = ...")
-    _unknown(raw, _TEMPLATE_KEYS, where)
+    where = _entry("templates", template_id, raw, _TEMPLATE_KEYS, "text = ...")
     return Template(template_id, _plain_texts(raw.get("text"), default_locale, f"{where}.text"), _digest(raw))
 
 
@@ -304,12 +305,7 @@ def _moment(value: Any, where: str) -> float:
 
 
 def _load_offer(offer_id: str, raw: Any, default_locale: str) -> Offer:
-    where = f"offers.{offer_id}"
-    if not _ANSWER_ID.match(offer_id):
-        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{where}: expected a table with text, discount, code, valid_from, valid_until")
-    _unknown(raw, _OFFER_KEYS, where)
+    where = _entry("offers", offer_id, raw, _OFFER_KEYS, "text, discount, code, valid_from, valid_until")
     texts = _plain_texts(raw.get("text"), default_locale, f"{where}.text")
     if any(len(text) > MAX_OFFER_TEXT for text in texts.values()):
         raise CatalogError(f"{where}.text: at most {MAX_OFFER_TEXT} characters")
@@ -334,12 +330,7 @@ def _load_offer(offer_id: str, raw: Any, default_locale: str) -> Offer:
 
 
 def _load_form(form_id: str, raw: Any, default_locale: str) -> FormDef:
-    where = f"forms.{form_id}"
-    if not _ANSWER_ID.match(form_id):
-        raise CatalogError(f"{where}: ids are 1-32 characters of a-z, 0-9 and _")
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{where}: expected a table with purpose, fields and retention_days")
-    _unknown(raw, _FORM_KEYS, where)
+    where = _entry("forms", form_id, raw, _FORM_KEYS, "purpose, fields and retention_days")
     purposes = _plain_texts(raw.get("purpose"), default_locale, f"{where}.purpose")
     retention = raw.get("retention_days")
     if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 3650:

@@ -330,3 +330,23 @@ def test_env_example_documents_exactly_the_settings() -> None:
         if "=" in line and line.lstrip("# ").split("=", 1)[0].strip().isupper()
     }
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_the_default_sensitive_types_are_the_detectors_default_policy() -> None:
+    from config.settings import DEFAULT_SENSITIVE_TYPES
+    from flows.sensitive import DEFAULT_MUST_NOT_STAY
+
+    assert set(DEFAULT_SENSITIVE_TYPES) == {kind.value for kind in DEFAULT_MUST_NOT_STAY}
+
+
+def test_sensitive_types_and_published_contacts_are_checked(tmp_path: Path) -> None:
+    from bot.app import sensitive_guard
+
+    with pytest.raises(ConfigError) as caught:
+        sensitive_guard(Settings(_env_file=None, sensitive_types=("card", "creditcard")))
+    assert caught.value.variable == "SENSITIVE_TYPES"
+    with pytest.raises(ConfigError) as caught:
+        sensitive_guard(Settings(_env_file=None, published_contacts=("not-a-contact",)))
+    assert caught.value.variable == "PUBLISHED_CONTACTS"
+    guard = sensitive_guard(Settings(_env_file=None, published_contacts=("support@example.com",)))
+    assert guard.redact("write to support@example.com") == "write to support@example.com"
