@@ -40,6 +40,7 @@ from bot.services.offers import OfferBook, derive_code_key
 from bot.services.retention import Retention
 from bot.services.secure_links import SecureLinks
 from bot.services.sensitive import SensitiveGuard
+from bot.services.tickets import TicketDesk
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
@@ -76,6 +77,7 @@ class Guardbot:
     offers: OfferBook
     secure_links: SecureLinks
     secure_messages: SecureLinkMessages
+    tickets: TicketDesk
     retention: Retention
     faq: FaqIndex
     bot: Bot
@@ -108,7 +110,17 @@ class Guardbot:
             everyone = Recipient(None, locale)
             commands = [
                 BotCommand(command=name, description=self.renderer.text(f"command.{name}", everyone))
-                for name in ("start", "help", "offers", "verify", "privacy", "stop", "mydata", "forget")
+                for name in (
+                    "start",
+                    "help",
+                    "agent",
+                    "offers",
+                    "verify",
+                    "privacy",
+                    "stop",
+                    "mydata",
+                    "forget",
+                )
             ]
             language = None if locale == self.catalog.default_locale else locale
             await self.bot.set_my_commands(commands, language_code=language)
@@ -252,6 +264,8 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             base_url=settings.public_base_url,
             ttl_minutes=settings.secure_link_minutes,
         )
+        tickets = TicketDesk(repository, audit, clock)
+        await tickets.load()
         privacy = PrivacyDesk(
             customers, consent, offers, audit, clock, settings.mydata_interval_minutes, forms=secure_links
         )
@@ -289,6 +303,8 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         privacy_desk=privacy,
         offer_book=offers,
         secure_messages=secure_messages,
+        ticket_desk=tickets,
+        guard=guard,
         faq=faq,
         audit=audit,
         auditor=auditor,
@@ -323,6 +339,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         offers=offers,
         secure_links=secure_links,
         secure_messages=secure_messages,
+        tickets=tickets,
         retention=Retention(audit, clock, settings.retention_days, secure_links),
         faq=faq,
         bot=bot,

@@ -68,6 +68,10 @@ COMMAND_ROLES: dict[str, Role] = {
     "offer_edit": Role.MARKETING,
     "offer_withdraw": Role.MARKETING,
     "secure": Role.AGENT,
+    "queue": Role.AGENT,
+    "take": Role.AGENT,
+    "release": Role.AGENT,
+    "close": Role.AGENT,
     "submissions": Role.COMPLIANCE,
 }
 """Staff commands and the role each needs; a command here used without the role is politely refused."""

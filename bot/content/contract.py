@@ -190,6 +190,26 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "submissions.usage": {},
     "submissions.item": {"form": Field.WORD, "date": Field.DATE, "fields": Field.LINES},
     "submissions.field": {"name": Field.WORD, "value": Field.MASKED},
+    # Handoff to a person
+    "command.agent": {},
+    "handoff.opened": {"position": Field.NUMBER},
+    "handoff.joined": {},
+    "handoff.closed": {},
+    "handoff.new": {"id": Field.NUMBER, "first_name": Field.NAME, "language": Field.WORD},
+    "handoff.queue": {"tickets": Field.LINES},
+    "handoff.queue_row": {"id": Field.NUMBER, "minutes": Field.NUMBER},
+    "handoff.queue_empty": {},
+    "handoff.take_usage": {},
+    "handoff.taken": {"id": Field.NUMBER, "first_name": Field.NAME},
+    "handoff.already_taken": {"id": Field.NUMBER},
+    "handoff.gone": {"id": Field.NUMBER},
+    "handoff.recorded": {},
+    "handoff.relay": {"id": Field.NUMBER, "first_name": Field.NAME, "message": Field.LINES},
+    "handoff.no_ticket": {},
+    "handoff.released": {"id": Field.NUMBER},
+    "handoff.closed_agent": {"id": Field.NUMBER},
+    "handoff.refused": {"check": Field.WORD, "kind": Field.WORD},
+    "handoff.customer_left": {"id": Field.NUMBER},
 }
 
 SHORT_TEXTS: Mapping[str, int] = {

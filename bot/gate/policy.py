@@ -21,7 +21,9 @@ from bot.gate.content import ApprovedClaims, ClaimsSource, ContentChecker, Ident
 from bot.services.sensitive import SensitiveGuard
 
 FREE_TEXT = ("offer:runtime:", "proposal:", "free:")
-REVIEW = "proposal:"
+REVIEW = ("proposal:", "relay:")
+"""Shown to staff for them to read (a proposal under review, a customer's relayed words): what it states is
+not a promise to anyone, so its own claims pass; sensitive data still does not."""
 CHECKPOINT = "text:audit.checkpoint"
 ATTACHMENT = "\x00file\x00"
 GENERATED = "secure_link:"

@@ -13,6 +13,7 @@ from bot.storage.repository import (
     SqliteRepository,
     StoredConsent,
     SubmissionRow,
+    TicketRow,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SqliteRepository",
     "StoredConsent",
     "SubmissionRow",
+    "TicketRow",
     "apply_migrations",
     "open_database",
 ]

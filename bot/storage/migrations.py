@@ -170,6 +170,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX form_submissions_by_purge ON form_submissions (purge_after)",
         ),
     ),
+    Migration(
+        6,
+        "handoff tickets",
+        (
+            # A customer's request for a person. Its words are in the audit log (encrypted), not here.
+            """CREATE TABLE tickets (
+                id INTEGER PRIMARY KEY,
+                customer INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('open', 'assigned', 'closed')),
+                agent INTEGER,
+                opened_at REAL NOT NULL,
+                assigned_at REAL,
+                closed_at REAL,
+                closed_by INTEGER,
+                last_activity REAL NOT NULL
+            )""",
+            "CREATE INDEX tickets_by_status ON tickets (status, id)",
+            "CREATE INDEX tickets_by_customer ON tickets (customer, status)",
+        ),
+    ),
 )
 
 

@@ -116,6 +116,22 @@ _SUBMISSION_COLUMNS = (
     "user_id, form, link_hash, fields, sealed, wrapped_key, key_id, submitted_at, purge_after, id"
 )
 
+
+@dataclass(frozen=True)
+class TicketRow:
+    id: int
+    customer: int
+    status: str
+    agent: int | None
+    opened_at: float
+    assigned_at: float | None
+    closed_at: float | None
+    closed_by: int | None
+    last_activity: float
+
+
+_TICKET_COLUMNS = "id, customer, status, agent, opened_at, assigned_at, closed_at, closed_by, last_activity"
+
 _PROPOSAL_COLUMNS = (
     "id, kind, payload, digest, author, created_at, status, decided_by, decided_at, reason, approved_digest"
 )
@@ -216,6 +232,24 @@ class Repository(Protocol):
     async def purge_submissions(self, now: float) -> int:
         """Delete submissions past their form's retention; how many."""
         ...
+
+    async def open_ticket(self, customer: int, now: float) -> tuple[TicketRow, bool]:
+        """The customer's live ticket, opened now unless one is open or assigned; (ticket, newly opened)."""
+        ...
+
+    async def ticket(self, ticket_id: int) -> TicketRow | None: ...
+
+    async def tickets(self, *, status: str | None = None, agent: int | None = None) -> list[TicketRow]: ...
+
+    async def take_ticket(self, ticket_id: int, agent: int, now: float) -> bool:
+        """Assign an open ticket; False if someone else took it first (or it is not open)."""
+        ...
+
+    async def release_ticket(self, ticket_id: int, agent: int, now: float) -> bool: ...
+
+    async def close_ticket(self, ticket_id: int, by: int | None, now: float) -> bool: ...
+
+    async def touch_ticket(self, ticket_id: int, now: float) -> None: ...
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
 
@@ -574,6 +608,75 @@ class SqliteRepository:
             if deleted:
                 await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return deleted
+
+    async def open_ticket(self, customer: int, now: float) -> tuple[TicketRow, bool]:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE customer = ? AND status != 'closed'",  # noqa: S608
+                (customer,),
+            )
+            live = await cursor.fetchone()
+            await cursor.close()
+            if live is not None:
+                return TicketRow(*live), False
+            cursor = await conn.execute(
+                "INSERT INTO tickets (customer, status, opened_at, last_activity) VALUES (?, 'open', ?, ?)",
+                (customer, now, now),
+            )
+            assert cursor.lastrowid is not None
+            return TicketRow(cursor.lastrowid, customer, "open", None, now, None, None, None, now), True
+
+    async def ticket(self, ticket_id: int) -> TicketRow | None:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE id = ?",  # noqa: S608
+                (ticket_id,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return TicketRow(*row) if row else None
+
+    async def tickets(self, *, status: str | None = None, agent: int | None = None) -> list[TicketRow]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM tickets "  # noqa: S608
+                "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) ORDER BY id",
+                (status, agent),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [TicketRow(*row) for row in rows]
+
+    async def take_ticket(self, ticket_id: int, agent: int, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE tickets SET status = 'assigned', agent = ?, assigned_at = ?, last_activity = ? "
+                "WHERE id = ? AND status = 'open'",
+                (agent, now, now, ticket_id),
+            )
+            return cursor.rowcount == 1
+
+    async def release_ticket(self, ticket_id: int, agent: int, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE tickets SET status = 'open', agent = NULL, assigned_at = NULL, last_activity = ? "
+                "WHERE id = ? AND status = 'assigned' AND agent = ?",
+                (now, ticket_id, agent),
+            )
+            return cursor.rowcount == 1
+
+    async def close_ticket(self, ticket_id: int, by: int | None, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE tickets SET status = 'closed', closed_at = ?, closed_by = ?, last_activity = ? "
+                "WHERE id = ? AND status != 'closed'",
+                (now, by, now, ticket_id),
+            )
+            return cursor.rowcount == 1
+
+    async def touch_ticket(self, ticket_id: int, now: float) -> None:
+        async with self._exclusive() as conn:
+            await conn.execute("UPDATE tickets SET last_activity = ? WHERE id = ?", (now, ticket_id))
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None:
         async with self._exclusive() as conn:

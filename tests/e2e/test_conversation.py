@@ -232,6 +232,7 @@ async def test_command_menu_is_published_from_the_catalog(
     assert emulator.commands() == [
         {"command": "start", "description": "Start the conversation"},
         {"command": "help", "description": "Show the menu of topics"},
+        {"command": "agent", "description": "Talk to a person"},
         {"command": "offers", "description": "Current offers for you"},
         {"command": "verify", "description": "Check that an offer is genuine"},
         {"command": "privacy", "description": "Your privacy choices"},

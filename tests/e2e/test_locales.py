@@ -195,7 +195,7 @@ async def test_the_command_menu_is_published_in_every_language(
     languages = {"en": "", "de": "de", "ru": "ru"}  # the default locale's menu is the one without a language
     await emulator.wait_for(lambda: all(emulator.commands(language_code=code) for code in languages.values()))
     names = [c["command"] for c in emulator.commands()]
-    customer_commands = ("start", "help", "offers", "verify", "privacy", "stop", "mydata", "forget")
+    customer_commands = ("start", "help", "agent", "offers", "verify", "privacy", "stop", "mydata", "forget")
     assert set(customer_commands) <= set(names)
     for locale, language_code in languages.items():
         published = {c["command"]: c["description"] for c in emulator.commands(language_code=language_code)}

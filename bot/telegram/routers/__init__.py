@@ -12,6 +12,7 @@ from bot.telegram.routers import (
     customer,
     errors,
     fallback,
+    handoff,
     marketing,
     membership,
     onboarding,
@@ -44,6 +45,7 @@ def create_routers() -> list[Router]:
         refusals.create_router(),
         privacy.create_router(),
         onboarding.create_router(),
+        handoff.create_router(),
         customer.create_router(),
         fallback.create_router(),
     ]

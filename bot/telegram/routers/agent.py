@@ -1,17 +1,25 @@
-"""Agent commands. `/secure FORM USER_ID` sends a customer a one-time secure link (the handoff of #7 will
-let an agent leave out USER_ID for the customer of their current ticket). The whole router needs `agent`."""
+"""Agent commands: the queue (`/queue`, `/take N`, `/release`, `/close`), typing to the customer of the
+current ticket (free text, through every outbound check), and `/secure FORM USER_ID` (a one-time secure
+link). The whole router needs `agent`."""
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.clock import Clock
 from bot.content import Recipient, Renderer
+from bot.errors import GateRefused
 from bot.services import ConsentBook, CustomerDirectory
+from bot.services.tickets import Take, TicketDesk
 from bot.telegram.filters import HasRole
+from bot.telegram.notify import alert_words, notify
 from bot.telegram.secure import SecureLinkMessages
+from flows.offers import parse_proposal_ref
 from flows.roles import Role
+
+MAX_LISTED = 30
 
 
 async def send_secure_link(
@@ -44,8 +52,107 @@ async def send_secure_link(
     await message.answer(renderer.text("secure.sent", recipient, user_id=user_id, form=form_id))
 
 
+async def show_queue(
+    message: Message, clock: Clock, ticket_desk: TicketDesk, renderer: Renderer, recipient: Recipient
+) -> None:
+    queue = await ticket_desk.queue()
+    if not queue:
+        await message.answer(renderer.text("handoff.queue_empty", recipient))
+        return
+    now = clock.now()
+    # A ticket number and its wait, not who it is: an agent learns that by taking it (least privilege).
+    rows = [
+        renderer.fragment("handoff.queue_row", recipient, id=t.id, minutes=int((now - t.opened_at) // 60))
+        for t in queue[:MAX_LISTED]
+    ]
+    await message.answer(renderer.text("handoff.queue", recipient, tickets=rows))
+
+
+async def take(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    assert message.from_user is not None
+    ticket_id, rest = parse_proposal_ref(command.args)
+    if ticket_id is None or rest:
+        await message.answer(renderer.text("handoff.take_usage", recipient))
+        return
+    outcome, ticket = await ticket_desk.take(ticket_id, message.from_user.id)
+    if outcome is Take.GONE or ticket is None:
+        await message.answer(renderer.text("handoff.gone", recipient, id=ticket_id))
+        return
+    if outcome is Take.TAKEN:
+        await message.answer(renderer.text("handoff.already_taken", recipient, id=ticket_id))
+        return
+    name = ticket_desk.name_of(ticket.customer)
+    await message.answer(renderer.text("handoff.taken", recipient, id=ticket.id, first_name=name))
+    if ticket_desk.first_take(message.from_user.id):
+        await message.answer(renderer.text("handoff.recorded", recipient))
+    await notify(bot, renderer, ticket.customer, "handoff.joined")
+
+
+async def release(
+    message: Message, ticket_desk: TicketDesk, renderer: Renderer, recipient: Recipient
+) -> None:
+    assert message.from_user is not None
+    ticket = await ticket_desk.release(message.from_user.id)
+    if ticket is None:
+        await message.answer(renderer.text("handoff.no_ticket", recipient))
+        return
+    await message.answer(renderer.text("handoff.released", recipient, id=ticket.id))
+
+
+async def close(
+    message: Message, bot: Bot, ticket_desk: TicketDesk, renderer: Renderer, recipient: Recipient
+) -> None:
+    assert message.from_user is not None
+    ticket = await ticket_desk.close(message.from_user.id)
+    if ticket is None:
+        await message.answer(renderer.text("handoff.no_ticket", recipient))
+        return
+    await notify(bot, renderer, ticket.customer, "handoff.closed")
+    await message.answer(renderer.text("handoff.closed_agent", recipient, id=ticket.id))
+
+
+async def write_to_customer(
+    message: Message,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    customers: CustomerDirectory,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """Free text from an agent goes to the customer of their current ticket, and only there; the gate checks
+    it (unapproved offers, other customers' data, sensitive data) and the agent is told why if it refuses."""
+    assert message.from_user is not None
+    agent = message.from_user.id
+    ticket_id = ticket_desk.current(agent)
+    ticket = await ticket_desk.ticket(ticket_id) if ticket_id is not None else None
+    if ticket is None or ticket.status != "assigned" or ticket.agent != agent:
+        await message.answer(renderer.text("handoff.no_ticket", recipient))
+        return
+    profile = await customers.profile(ticket.customer)
+    to = renderer.recipient(ticket.customer, profile.language_code if profile else None)
+    try:
+        await bot.send_message(ticket.customer, renderer.free_text(message.text or "", to, agent))
+    except GateRefused as refused:
+        check, kind = alert_words(refused.reason)
+        await message.answer(renderer.text("handoff.refused", recipient, check=check, kind=kind))
+        return
+    await ticket_desk.activity(ticket)
+
+
 def create_router() -> Router:
     router = Router(name="agent")
     router.message.filter(HasRole(Role.AGENT))
     router.message.register(send_secure_link, Command("secure"))
+    router.message.register(show_queue, Command("queue"))
+    router.message.register(take, Command("take"))
+    router.message.register(release, Command("release"))
+    router.message.register(close, Command("close"))
+    router.message.register(write_to_customer, F.text & ~F.text.startswith("/"))
     return router

@@ -15,6 +15,7 @@ from bot.services.offers import Check, OfferBook, Verdict
 from bot.telegram.callbacks import FaqAnswer, ShowMenu
 from bot.telegram.filters import IsCommand
 from bot.telegram.keyboards import answer_keyboard, faq_menu
+from bot.telegram.routers.handoff import ask_for_a_person
 from flows.faq import FaqIndex
 
 
@@ -137,6 +138,7 @@ def create_router() -> Router:
     commands.message.register(show_help, Command("help"))
     commands.message.register(show_offers, Command("offers"))
     commands.message.register(verify_code, Command("verify"))
+    commands.message.register(ask_for_a_person, Command("agent"))
     conversation = Router(name="customer-conversation")
     conversation.callback_query.register(show_menu_again, ShowMenu.filter())
     conversation.callback_query.register(show_answer, FaqAnswer.filter())

@@ -1,0 +1,90 @@
+"""The customer's side of a handoff: `/agent` opens a ticket; while a person holds it, everything the
+customer writes goes to that person (masked first) and the bot's own automation stays silent."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
+
+from bot.content import Recipient, Renderer
+from bot.services import RoleBook
+from bot.services.sensitive import SensitiveGuard
+from bot.services.tickets import TicketDesk
+from bot.telegram.notify import notify
+from flows.roles import Role
+
+
+async def ask_for_a_person(
+    message: Message,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    role_book: RoleBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    assert message.from_user is not None
+    ticket, new, position = await ticket_desk.open(message.from_user.id)
+    ticket_desk.note_name(message.from_user.id, message.from_user.first_name)
+    await message.answer(renderer.text("handoff.opened", recipient, position=max(position, 1)))
+    if new:
+        language = recipient.locale.lower().replace("-", "_")
+        for agent in role_book.holders(Role.AGENT):
+            await notify(
+                bot,
+                renderer,
+                agent,
+                "handoff.new",
+                id=ticket.id,
+                first_name=message.from_user.first_name,
+                language=language,
+            )
+
+
+class HeldByAPerson(Filter):
+    """A customer whose ticket a person holds right now."""
+
+    async def __call__(
+        self,
+        event: TelegramObject,
+        ticket_desk: TicketDesk,
+        event_from_user: User | None = None,
+        roles: frozenset[Role] = frozenset(),
+    ) -> bool:
+        return event_from_user is not None and not roles and ticket_desk.held(event_from_user.id) is not None
+
+
+async def relay_to_agent(
+    message: Message,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    guard: SensitiveGuard,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    assert message.from_user is not None
+    ticket = ticket_desk.held(message.from_user.id)
+    words = message.text or message.caption
+    if ticket is None or ticket.agent is None:
+        return
+    if not words:
+        await message.answer(renderer.text("message.unsupported", recipient))
+        return
+    to = renderer.recipient(ticket.agent, None)
+    relayed = renderer.relay(to, ticket.id, guard.redact(words), first_name=message.from_user.first_name)
+    await bot.send_message(ticket.agent, relayed)
+    await ticket_desk.activity(ticket)
+
+
+async def quiet_button(query: CallbackQuery) -> None:
+    """An old menu button while a person handles the customer: the bot does not answer on its own."""
+    await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="handoff")
+    router.message.filter(HeldByAPerson())
+    router.callback_query.filter(HeldByAPerson())
+    router.message.register(relay_to_agent, ~F.text.startswith("/"))
+    router.callback_query.register(quiet_button)
+    return router
