@@ -45,6 +45,7 @@ from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
 from bot.telegram.callbacks import Unsubscribe
+from bot.telegram.handoff_watch import HandoffWatch
 from bot.telegram.middlewares import register_middlewares
 from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
@@ -78,6 +79,8 @@ class Guardbot:
     secure_links: SecureLinks
     secure_messages: SecureLinkMessages
     tickets: TicketDesk
+    handoff_watch: HandoffWatch
+    guard: SensitiveGuard
     retention: Retention
     faq: FaqIndex
     bot: Bot
@@ -289,7 +292,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         )
         bot = create_bot(settings, gate, clock)
         alerts.bind(bot, renderer)
-        secure_messages.bind(bot)
+        secure_messages.bind(bot, customers)
         closers = stack.pop_all()
     auditor = Auditor(
         audit.log, AuditPaths(settings.audit_path, settings.trusted_keys_path, settings.audit_anchor_file)
@@ -305,6 +308,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_messages=secure_messages,
         ticket_desk=tickets,
         guard=guard,
+        free_text_allowed=settings.agent_free_text == "allow",
         faq=faq,
         audit=audit,
         auditor=auditor,
@@ -340,6 +344,15 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_links=secure_links,
         secure_messages=secure_messages,
         tickets=tickets,
+        guard=guard,
+        handoff_watch=HandoffWatch(
+            tickets,
+            role_book,
+            renderer,
+            clock,
+            escalate_minutes=settings.handoff_escalate_minutes,
+            idle_minutes=settings.handoff_idle_minutes,
+        ),
         retention=Retention(audit, clock, settings.retention_days, secure_links),
         faq=faq,
         bot=bot,

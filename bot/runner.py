@@ -76,11 +76,16 @@ async def serve(app: Guardbot, stop: asyncio.Event, *, poll_timeout: int = 25) -
         clock=app.clock,
         secret=derive_form_key(app.keys.data_key),
         https=settings.public_base_url.startswith("https://"),
+        # Over https the link is a Mini App button: Telegram then vouches for who opened it, and the form
+        # insists on that (a copied URL alone is not enough).
+        require_mini_app=settings.public_base_url.startswith("https://"),
+        must_not_echo=lambda value: bool(app.guard.must_not_stay(value)),
     )
     # No access log: a form URL carries its one-time token.
     runner = web.AppRunner(create_web_app(health, webhook, forms=forms), access_log=None)
     await runner.setup()
     retention_task = asyncio.create_task(app.retention.run(stop), name="retention")
+    watch_task = asyncio.create_task(app.handoff_watch.run(app.bot, stop), name="handoff-watch")
     try:
         site = await _start_site(runner, settings.web_host, settings.web_port)
         if runner.addresses:
@@ -113,6 +118,7 @@ async def serve(app: Guardbot, stop: asyncio.Event, *, poll_timeout: int = 25) -
     finally:
         stop.set()
         await retention_task
+        await watch_task
         await runner.cleanup()
         log.info("bot.stopped")
     if poller_died:

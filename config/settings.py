@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1, le=36500)
     mydata_interval_minutes: int = Field(default=60, ge=0, le=10080)
     secure_link_minutes: int = Field(default=15, ge=1, le=1440)
+    agent_free_text: str = "allow"
+    handoff_escalate_minutes: int = Field(default=15, ge=1, le=10080)
+    handoff_idle_minutes: int = Field(default=30, ge=1, le=10080)
     sensitive_types: WordList = DEFAULT_SENSITIVE_TYPES
     published_contacts: WordList = ()
 
@@ -275,6 +278,16 @@ class Settings(BaseSettings):
         if any(not 0 < user_id < MAX_TELEGRAM_ID for user_id in value):
             raise ValueError(_ID_PROBLEM)
         return value
+
+    @field_validator("agent_free_text")
+    @classmethod
+    def _free_text_mode(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode == "review":
+            raise ValueError("review is not available in this version yet; use allow or deny")
+        if mode not in ("allow", "deny"):
+            raise ValueError("one of allow, deny")
+        return mode
 
     @field_validator("sensitive_types", mode="before")
     @classmethod

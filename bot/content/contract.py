@@ -210,6 +210,18 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "handoff.closed_agent": {"id": Field.NUMBER},
     "handoff.refused": {"check": Field.WORD, "kind": Field.WORD},
     "handoff.customer_left": {"id": Field.NUMBER},
+    "handoff.reply_usage": {"keys": Field.WORDS},
+    "handoff.rate_thanks": {},
+    "button.rate_good": {},
+    "button.rate_ok": {},
+    "button.rate_poor": {},
+    "handoff.transfer_usage": {},
+    "handoff.transferred": {"id": Field.NUMBER, "agent": Field.NUMBER},
+    "handoff.transfer_in": {"id": Field.NUMBER, "first_name": Field.NAME},
+    "handoff.not_an_agent": {"agent": Field.NUMBER},
+    "handoff.free_text_denied": {},
+    "handoff.escalated": {"id": Field.NUMBER, "minutes": Field.NUMBER},
+    "handoff.idle_closed_agent": {"id": Field.NUMBER},
 }
 
 SHORT_TEXTS: Mapping[str, int] = {

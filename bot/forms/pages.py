@@ -82,7 +82,9 @@ class FormSite:
         limits: RateLimits | None = None,
         require_mini_app: bool = False,
         client_ip: Callable[[web.Request], str] = remote_address,
+        must_not_echo: Callable[[str], bool] | None = None,
     ) -> None:
+        self._must_not_echo = must_not_echo
         self._links = links
         self._catalog = catalog
         self._bot_token = bot_token
@@ -190,7 +192,12 @@ class FormSite:
             csrf=self._csrf.field_for(cookie, link.token_hash),
             init_data=init_data if INIT_DATA_HEADER not in request.headers else "",
             problems=result.problems,
-            values=answers,
+            # Never show back what must not be shown, whatever field it was typed into.
+            values={
+                name: value
+                for name, value in answers.items()
+                if self._must_not_echo is None or not self._must_not_echo(value)
+            },
         )
         response = self._html(body, 422)
         if fresh:

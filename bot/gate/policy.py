@@ -65,7 +65,8 @@ class ContentPolicy:
         if any(key.startswith(REVIEW) for key in keys):
             checker = ContentChecker(_Stated(shown), self.identifiers)
         free = any(key.startswith(FREE_TEXT) for key in keys)
-        if free and self._guard is not None:
+        written = any(key.startswith(("free:", "proposal:")) for key in keys)
+        if written and self._guard is not None:
             # Text a person wrote (an agent, a marketer): everything the chat guard would delete from a
             # customer's message — passwords, one-time codes, national ids — must not go out either.
             for text in shown:

@@ -36,6 +36,7 @@ class TicketDesk:
         self._current: dict[int, int] = {}
         """Agent → the ticket their free text goes to (the one they took last)."""
         self._reminded: set[int] = set()
+        self._escalated: set[int] = set()
         self._names: dict[int, str] = {}
         """Customer → the first name Telegram gave with their latest message (memory only, never stored)."""
 
@@ -117,6 +118,85 @@ class TicketDesk:
         )
         return ticket
 
+    async def transfer(self, ticket_id: int, from_agent: int, to_agent: int) -> TicketRow | None:
+        if not await self._repository.transfer_ticket(ticket_id, from_agent, to_agent, self._clock.now()):
+            return None
+        ticket = await self._repository.ticket(ticket_id)
+        assert ticket is not None
+        self._forget(ticket, from_agent, keep_name=True)
+        self._held[ticket.customer] = ticket
+        self._current[to_agent] = ticket.id
+        await self._audit.record(
+            "ticket.transferred",
+            actor=from_agent,
+            about=ticket.customer,
+            data={"ticket": ticket.id, "to": await self._audit.subject_id(to_agent)},
+            critical=True,
+        )
+        return ticket
+
+    async def rate(self, ticket_id: int, customer: int, score: int) -> bool:
+        """A closed ticket's satisfaction rating, by its own customer only."""
+        ticket = await self._repository.ticket(ticket_id)
+        if ticket is None or ticket.customer != customer or ticket.status != "closed" or not 1 <= score <= 3:
+            return False
+        await self._audit.record(
+            "ticket.rated", actor=customer, about=customer, data={"ticket": ticket_id, "score": score}
+        )
+        return True
+
+    async def customer_left(self, customer: int) -> TicketRow | None:
+        """The customer erased their data mid-ticket: the ticket closes (its agent must be told)."""
+        live = [
+            t for t in await self._repository.tickets() if t.customer == customer and t.status != "closed"
+        ]
+        for ticket in live:
+            await self._repository.close_ticket(ticket.id, None, self._clock.now())
+            if ticket.agent is not None:
+                self._forget(ticket, ticket.agent)
+            self._held.pop(customer, None)
+            await self._audit.record(
+                "ticket.closed", data={"ticket": ticket.id, "why": "customer_left"}, critical=True
+            )
+        return live[0] if live else None
+
+    async def agent_left(self, agent: int) -> list[int]:
+        """An agent lost the role: everything they held goes back to the queue."""
+        released = await self._repository.release_tickets_of(agent, self._clock.now())
+        for ticket_id in released:
+            self._held = {c: t for c, t in self._held.items() if t.id != ticket_id}
+            await self._audit.record("ticket.released", data={"ticket": ticket_id, "why": "role_revoked"})
+        self._current.pop(agent, None)
+        return released
+
+    async def overdue(
+        self, *, escalate_after: float, idle_after: float
+    ) -> tuple[list[TicketRow], list[TicketRow]]:
+        """(Open tickets waiting longer than `escalate_after` seconds, assigned tickets idle longer than
+        `idle_after`): the idle ones are closed here; both are for the caller to announce."""
+        now = self._clock.now()
+        waiting = [
+            t
+            for t in await self.queue()
+            if now - t.opened_at >= escalate_after and t.id not in self._escalated
+        ]
+        self._escalated.update(t.id for t in waiting)  # announced once (per process)
+        idle = []
+        for ticket in await self._repository.tickets(status="assigned"):
+            if now - ticket.last_activity >= idle_after and await self._repository.close_ticket(
+                ticket.id, None, now
+            ):
+                if ticket.agent is not None:
+                    self._forget(ticket, ticket.agent)
+                await self._audit.record(
+                    "ticket.closed",
+                    about=ticket.customer,
+                    data={"ticket": ticket.id, "why": "idle"},
+                    critical=True,
+                )
+                idle.append(ticket)
+        return waiting, idle
+
     async def activity(self, ticket: TicketRow) -> None:
         await self._repository.touch_ticket(ticket.id, self._clock.now())
 
@@ -124,9 +204,10 @@ class TicketDesk:
         ticket_id = self._current.get(agent)
         return await self._repository.ticket(ticket_id) if ticket_id is not None else None
 
-    def _forget(self, ticket: TicketRow, agent: int) -> None:
+    def _forget(self, ticket: TicketRow, agent: int, *, keep_name: bool = False) -> None:
         self._held.pop(ticket.customer, None)
-        self._names.pop(ticket.customer, None)
+        if not keep_name:
+            self._names.pop(ticket.customer, None)
         if self._current.get(agent) == ticket.id:
             del self._current[agent]
             others = [t for t in self._held.values() if t.agent == agent]

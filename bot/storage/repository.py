@@ -251,6 +251,12 @@ class Repository(Protocol):
 
     async def touch_ticket(self, ticket_id: int, now: float) -> None: ...
 
+    async def transfer_ticket(self, ticket_id: int, from_agent: int, to_agent: int, now: float) -> bool: ...
+
+    async def release_tickets_of(self, agent: int, now: float) -> list[int]:
+        """Every ticket the agent holds back to the queue (they lost the role); the ticket ids."""
+        ...
+
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
 
     async def offer_deliveries(self, user_id: int) -> list[OfferDelivery]: ...
@@ -677,6 +683,26 @@ class SqliteRepository:
     async def touch_ticket(self, ticket_id: int, now: float) -> None:
         async with self._exclusive() as conn:
             await conn.execute("UPDATE tickets SET last_activity = ? WHERE id = ?", (now, ticket_id))
+
+    async def transfer_ticket(self, ticket_id: int, from_agent: int, to_agent: int, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE tickets SET agent = ?, assigned_at = ?, last_activity = ? "
+                "WHERE id = ? AND status = 'assigned' AND agent = ?",
+                (to_agent, now, now, ticket_id, from_agent),
+            )
+            return cursor.rowcount == 1
+
+    async def release_tickets_of(self, agent: int, now: float) -> list[int]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE tickets SET status = 'open', agent = NULL, assigned_at = NULL, last_activity = ? "
+                "WHERE status = 'assigned' AND agent = ? RETURNING id",
+                (now, agent),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [int(row[0]) for row in rows]
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None:
         async with self._exclusive() as conn:

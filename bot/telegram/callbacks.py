@@ -56,3 +56,10 @@ class DraftChoice(CallbackData, prefix="draft"):
     """Submit or drop the proposal just previewed."""
 
     submit: bool
+
+
+class Rating(CallbackData, prefix="rate"):
+    """One-tap satisfaction with a closed ticket: 1 (poor) to 3 (good)."""
+
+    ticket: int
+    score: int

@@ -16,6 +16,7 @@ from bot.telegram.callbacks import (
     DraftChoice,
     FaqAnswer,
     ForgetChoice,
+    Rating,
     ShowMenu,
     Unsubscribe,
 )
@@ -150,4 +151,15 @@ def draft_choices(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
     return _keyboard(
         [_button(renderer, to, "button.submit", DraftChoice(submit=True).pack())],
         [_button(renderer, to, "button.cancel", DraftChoice(submit=False).pack())],
+    )
+
+
+def rating_buttons(renderer: Renderer, to: Recipient, ticket: int) -> InlineKeyboardMarkup:
+    """One tap to rate a closed ticket."""
+    return _keyboard(
+        [
+            _button(renderer, to, "button.rate_good", Rating(ticket=ticket, score=3).pack()),
+            _button(renderer, to, "button.rate_ok", Rating(ticket=ticket, score=2).pack()),
+            _button(renderer, to, "button.rate_poor", Rating(ticket=ticket, score=1).pack()),
+        ]
     )

@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.content import Recipient, Renderer
 from bot.errors import GateRefused
+from bot.services.customers import CustomerDirectory
 from bot.services.secure_links import SecureLinks
 from bot.storage import SecureLinkRow
 
@@ -41,9 +42,16 @@ class SecureLinkMessages:
         self._renderer = renderer
         self._mini_app = mini_app
         self._bot: Bot | None = None
+        self._customers: CustomerDirectory | None = None
 
-    def bind(self, bot: Bot) -> None:
+    def bind(self, bot: Bot, customers: CustomerDirectory | None = None) -> None:
         self._bot = bot
+        self._customers = customers
+
+    async def _recipient(self, user_id: int) -> Recipient:
+        """The customer in their own language (the form is submitted outside any chat update)."""
+        profile = await self._customers.profile(user_id) if self._customers is not None else None
+        return self._renderer.recipient(user_id, profile.language_code if profile else None)
 
     async def send(self, bot: Bot, to: Recipient, user_id: int, form_id: str, issued_by: int | None) -> None:
         issued = await self._links.issue(user_id, form_id, issued_by=issued_by)
@@ -70,7 +78,7 @@ class SecureLinkMessages:
         if link.message_id is not None:
             with contextlib.suppress(TelegramAPIError, GateRefused):
                 await bot.delete_message(link.user_id, link.message_id)
-        to = self._renderer.recipient(link.user_id, None)
+        to = await self._recipient(link.user_id)
         purpose = [self._renderer.form_purpose(link.form, to)]
         try:
             await bot.send_message(link.user_id, self._renderer.text("secure.received", to, purpose=purpose))

@@ -72,3 +72,35 @@ async def test_data_that_may_stay_is_kept_in_chat_but_stored_masked(
     assert stored is not None
     assert "vic.lane@example.org" not in stored["text"]
     assert "[email " in stored["text"]
+
+
+async def test_a_card_added_by_editing_a_message_is_caught_too(
+    emulator: BotApiEmulator, guardbot: Guardbot
+) -> None:
+    assert "edited_message" in guardbot.dispatcher.resolve_used_update_types()
+    wil = emulator.user(7104, first_name="Wil")
+    await onboard(wil)
+    typed = wil.send("hello there")
+    await wil.wait_for_bot_message()
+    emulator.push_raw_update(
+        {
+            "edited_message": {
+                "message_id": typed.message_id,
+                "from": {"id": wil.id, "is_bot": False, "first_name": "Wil"},
+                "chat": {"id": wil.id, "type": "private", "first_name": "Wil"},
+                "date": typed.date,
+                "edit_date": typed.date + 5,
+                "text": f"hello there, card {CARD}",
+            }
+        }
+    )
+    assert ((await wil.wait_for_bot_message()).text or "").startswith(WARNING)
+    await emulator.wait_for(lambda: wil.message(typed.message_id).deleted)
+
+
+async def test_fullwidth_digits_are_digits(emulator: BotApiEmulator, guardbot: Guardbot) -> None:
+    xen = emulator.user(7105, first_name="Xen")
+    await onboard(xen)
+    typed = xen.send("カード ４１１１ １１１１ １１１１ １１１１")
+    assert ((await xen.wait_for_bot_message()).text or "").startswith(WARNING)
+    await emulator.wait_for(lambda: xen.message(typed.message_id).deleted)

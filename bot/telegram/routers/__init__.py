@@ -10,6 +10,7 @@ from bot.telegram.routers import (
     agent,
     compliance,
     customer,
+    edits,
     errors,
     fallback,
     handoff,
@@ -41,11 +42,13 @@ def create_routers() -> list[Router]:
     return [
         errors.create_router(),
         membership.create_router(),
+        edits.create_router(),
         create_staff_router(),
         refusals.create_router(),
         privacy.create_router(),
         onboarding.create_router(),
         handoff.create_router(),
+        handoff.create_rating_router(),
         customer.create_router(),
         fallback.create_router(),
     ]

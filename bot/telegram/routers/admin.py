@@ -8,6 +8,7 @@ from aiogram.types import Message
 
 from bot.content import Recipient, Renderer
 from bot.services import RoleBook
+from bot.services.tickets import TicketDesk
 from bot.telegram.filters import HasRole
 from flows.roles import Role, parse_role_change, refuses_self_lockout
 
@@ -18,6 +19,7 @@ async def manage_roles(
     message: Message,
     command: CommandObject,
     role_book: RoleBook,
+    ticket_desk: TicketDesk,
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
@@ -44,6 +46,8 @@ async def manage_roles(
         return
     apply = role_book.grant if change.action == "grant" else role_book.revoke
     changed = await apply(change.user_id, change.role, actor=message.from_user.id)
+    if changed and Role.AGENT not in role_book.roles_of(change.user_id):
+        await ticket_desk.agent_left(change.user_id)  # whatever they held goes back to the queue
     key = (
         ("roles.granted" if change.action == "grant" else "roles.revoked") if changed else ("roles.unchanged")
     )

@@ -4,16 +4,21 @@ link). The whole router needs `agent`."""
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.errors import GateRefused
-from bot.services import ConsentBook, CustomerDirectory
+from bot.services import ConsentBook, CustomerDirectory, RoleBook
 from bot.services.tickets import Take, TicketDesk
+from bot.storage import TicketRow
 from bot.telegram.filters import HasRole
+from bot.telegram.keyboards import rating_buttons
 from bot.telegram.notify import alert_words, notify
 from bot.telegram.secure import SecureLinkMessages
 from flows.offers import parse_proposal_ref
@@ -114,8 +119,78 @@ async def close(
     if ticket is None:
         await message.answer(renderer.text("handoff.no_ticket", recipient))
         return
-    await notify(bot, renderer, ticket.customer, "handoff.closed")
+    to = renderer.recipient(ticket.customer, None)
+    with contextlib.suppress(TelegramAPIError, GateRefused):  # the ticket is closed either way
+        await bot.send_message(
+            ticket.customer,
+            renderer.text("handoff.closed", to),
+            reply_markup=rating_buttons(renderer, to, ticket.id),
+        )
     await message.answer(renderer.text("handoff.closed_agent", recipient, id=ticket.id))
+
+
+async def _held_ticket(
+    agent: int, ticket_desk: TicketDesk, customers: CustomerDirectory, renderer: Renderer
+) -> tuple[TicketRow, Recipient] | None:
+    """The agent's current ticket (if they still hold it) and its customer as a recipient."""
+    ticket_id = ticket_desk.current(agent)
+    ticket = await ticket_desk.ticket(ticket_id) if ticket_id is not None else None
+    if ticket is None or ticket.status != "assigned" or ticket.agent != agent:
+        return None
+    profile = await customers.profile(ticket.customer)
+    return ticket, renderer.recipient(ticket.customer, profile.language_code if profile else None)
+
+
+async def reply_approved(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    customers: CustomerDirectory,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """`/reply KEY`: an approved answer, rendered for the customer (their language), to their ticket."""
+    assert message.from_user is not None
+    key = (command.args or "").strip()
+    if key not in renderer.catalog.answers:
+        keys = sorted(renderer.catalog.answers)
+        await message.answer(renderer.text("handoff.reply_usage", recipient, keys=keys))
+        return
+    found = await _held_ticket(message.from_user.id, ticket_desk, customers, renderer)
+    if found is None:
+        await message.answer(renderer.text("handoff.no_ticket", recipient))
+        return
+    ticket, to = found
+    await bot.send_message(ticket.customer, renderer.answer(key, to))
+    await ticket_desk.activity(ticket)
+
+
+async def transfer(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    role_book: RoleBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    assert message.from_user is not None
+    parts = (command.args or "").split()
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 16 for p in parts):
+        await message.answer(renderer.text("handoff.transfer_usage", recipient))
+        return
+    ticket_id, to_agent = int(parts[0]), int(parts[1])
+    if Role.AGENT not in role_book.roles_of(to_agent):
+        await message.answer(renderer.text("handoff.not_an_agent", recipient, agent=to_agent))
+        return
+    ticket = await ticket_desk.transfer(ticket_id, message.from_user.id, to_agent)
+    if ticket is None:
+        await message.answer(renderer.text("handoff.gone", recipient, id=ticket_id))
+        return
+    await message.answer(renderer.text("handoff.transferred", recipient, id=ticket_id, agent=to_agent))
+    name = ticket_desk.name_of(ticket.customer)
+    await notify(bot, renderer, to_agent, "handoff.transfer_in", id=ticket_id, first_name=name)
 
 
 async def write_to_customer(
@@ -125,18 +200,20 @@ async def write_to_customer(
     customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient,
+    free_text_allowed: bool = True,
 ) -> None:
     """Free text from an agent goes to the customer of their current ticket, and only there; the gate checks
     it (unapproved offers, other customers' data, sensitive data) and the agent is told why if it refuses."""
     assert message.from_user is not None
     agent = message.from_user.id
-    ticket_id = ticket_desk.current(agent)
-    ticket = await ticket_desk.ticket(ticket_id) if ticket_id is not None else None
-    if ticket is None or ticket.status != "assigned" or ticket.agent != agent:
+    found = await _held_ticket(agent, ticket_desk, customers, renderer)
+    if found is None:
         await message.answer(renderer.text("handoff.no_ticket", recipient))
         return
-    profile = await customers.profile(ticket.customer)
-    to = renderer.recipient(ticket.customer, profile.language_code if profile else None)
+    if not free_text_allowed:
+        await message.answer(renderer.text("handoff.free_text_denied", recipient))
+        return
+    ticket, to = found
     try:
         await bot.send_message(ticket.customer, renderer.free_text(message.text or "", to, agent))
     except GateRefused as refused:
@@ -154,5 +231,7 @@ def create_router() -> Router:
     router.message.register(take, Command("take"))
     router.message.register(release, Command("release"))
     router.message.register(close, Command("close"))
+    router.message.register(reply_approved, Command("reply"))
+    router.message.register(transfer, Command("transfer"))
     router.message.register(write_to_customer, F.text & ~F.text.startswith("/"))
     return router

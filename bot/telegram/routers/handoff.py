@@ -11,6 +11,7 @@ from bot.content import Recipient, Renderer
 from bot.services import RoleBook
 from bot.services.sensitive import SensitiveGuard
 from bot.services.tickets import TicketDesk
+from bot.telegram.callbacks import Rating
 from bot.telegram.notify import notify
 from flows.roles import Role
 
@@ -76,9 +77,29 @@ async def relay_to_agent(
     await ticket_desk.activity(ticket)
 
 
+async def rate(
+    query: CallbackQuery,
+    callback_data: Rating,
+    ticket_desk: TicketDesk,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    if await ticket_desk.rate(callback_data.ticket, query.from_user.id, callback_data.score):
+        await query.answer(renderer.text("handoff.rate_thanks", recipient))
+    else:
+        await query.answer(renderer.text("callback.expired", recipient))
+
+
 async def quiet_button(query: CallbackQuery) -> None:
     """An old menu button while a person handles the customer: the bot does not answer on its own."""
     await query.answer()
+
+
+def create_rating_router() -> Router:
+    """Ratings of closed tickets, from customers no longer under handoff."""
+    router = Router(name="handoff-rating")
+    router.callback_query.register(rate, Rating.filter())
+    return router
 
 
 def create_router() -> Router:

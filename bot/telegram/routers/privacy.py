@@ -14,9 +14,11 @@ from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.services import ConsentBook, CustomerDirectory, PrivacyDesk
 from bot.services.privacy import EXPORT_FILENAME
+from bot.services.tickets import TicketDesk
 from bot.telegram.callbacks import Choice, ConsentChoice, ForgetChoice, Unsubscribe
 from bot.telegram.filters import IsCommand
 from bot.telegram.keyboards import forget_confirmation, privacy_choices
+from bot.telegram.notify import notify
 from bot.telegram.routers.onboarding import send_notice
 from flows.consent import Action, ConsentState, Marketing, Scope, Via, is_opt_out, marketing_expiry, normalize
 
@@ -194,6 +196,7 @@ async def forget(
     callback_data: ForgetChoice,
     bot: Bot,
     privacy_desk: PrivacyDesk,
+    ticket_desk: TicketDesk,
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
@@ -208,6 +211,9 @@ async def forget(
     if not callback_data.erase:
         await bot.send_message(user_id, renderer.text("forget.cancelled", recipient))
         return
+    left = await ticket_desk.customer_left(user_id)
+    if left is not None and left.agent is not None:
+        await notify(bot, renderer, left.agent, "handoff.customer_left", id=left.id)
     await privacy_desk.forget(user_id)
     # Sent after the erasure, so it is the first thing logged about the person as a newcomer.
     await bot.send_message(query.from_user.id, renderer.text("forget.done", recipient))
