@@ -51,8 +51,7 @@ async def send_secure_link(
     if not await consent_book.may_chat(user_id) or customers.unreachable(user_id):
         await message.answer(renderer.text("secure.not_customer", recipient, user_id=user_id))
         return
-    profile = await customers.profile(user_id)
-    to = renderer.recipient(user_id, profile.language_code if profile else None)
+    to = await customer_recipient(customers, renderer, user_id)
     await secure_messages.send(bot, to, user_id, form_id, issued_by=message.from_user.id)
     await message.answer(renderer.text("secure.sent", recipient, user_id=user_id, form=form_id))
 
@@ -78,6 +77,7 @@ async def take(
     command: CommandObject,
     bot: Bot,
     ticket_desk: TicketDesk,
+    customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
@@ -97,7 +97,9 @@ async def take(
     await message.answer(renderer.text("handoff.taken", recipient, id=ticket.id, first_name=name))
     if ticket_desk.first_take(message.from_user.id):
         await message.answer(renderer.text("handoff.recorded", recipient))
-    await notify(bot, renderer, ticket.customer, "handoff.joined")
+    to = await customer_recipient(customers, renderer, ticket.customer)
+    with contextlib.suppress(TelegramAPIError, GateRefused):
+        await bot.send_message(ticket.customer, renderer.text("handoff.joined", to))
 
 
 async def release(
@@ -112,14 +114,19 @@ async def release(
 
 
 async def close(
-    message: Message, bot: Bot, ticket_desk: TicketDesk, renderer: Renderer, recipient: Recipient
+    message: Message,
+    bot: Bot,
+    ticket_desk: TicketDesk,
+    customers: CustomerDirectory,
+    renderer: Renderer,
+    recipient: Recipient,
 ) -> None:
     assert message.from_user is not None
     ticket = await ticket_desk.close(message.from_user.id)
     if ticket is None:
         await message.answer(renderer.text("handoff.no_ticket", recipient))
         return
-    to = renderer.recipient(ticket.customer, None)
+    to = await customer_recipient(customers, renderer, ticket.customer)
     with contextlib.suppress(TelegramAPIError, GateRefused):  # the ticket is closed either way
         await bot.send_message(
             ticket.customer,
@@ -137,8 +144,13 @@ async def _held_ticket(
     ticket = await ticket_desk.ticket(ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.status != "assigned" or ticket.agent != agent:
         return None
-    profile = await customers.profile(ticket.customer)
-    return ticket, renderer.recipient(ticket.customer, profile.language_code if profile else None)
+    return ticket, await customer_recipient(customers, renderer, ticket.customer)
+
+
+async def customer_recipient(customers: CustomerDirectory, renderer: Renderer, user_id: int) -> Recipient:
+    """A customer addressed from a staff member's update: in the customer's own language."""
+    profile = await customers.profile(user_id)
+    return renderer.recipient(user_id, profile.language_code if profile else None)
 
 
 async def reply_approved(
