@@ -264,6 +264,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             clock,
             catalog.forms,
             master_key=keys.data_key,
+            staged_master_key=keys.staged_data_key,
             base_url=settings.public_base_url,
             ttl_minutes=settings.secure_link_minutes,
         )

@@ -23,6 +23,7 @@ from bot.audit.note import verifier_for
 from bot.audit.writer import AuditLog
 from bot.clock import Clock
 from bot.keys import commit_staged_data_key, load_keys, replace_signing_key, stage_data_key
+from bot.storage import SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
 from config import ConfigError, Settings
@@ -65,6 +66,31 @@ async def _rotate_signing_key(settings: Settings, old: Ed25519PrivateKey, audit_
     return new_key
 
 
+async def _rewrap_submissions(
+    settings: Settings, masters: dict[str, bytes], staged: bytes, clock: Clock
+) -> int:
+    """Secure-form submissions carry their own data keys, wrapped by the master key: rewrap them too, or the
+    rotation would make them unreadable."""
+    repository = SqliteRepository(
+        await open_database(settings.database_path, clock.now(), secure_delete=True)
+    )
+    try:
+        moved = []
+        for submission_id, wrapped, key_id in await repository.submission_keys():
+            if key_id == master_key_id(staged):
+                continue
+            master = masters.get(key_id)
+            if master is None:
+                raise ConfigError("DATA_KEY_PATH", "a form submission is wrapped by an unknown master key")
+            moved.append(
+                (submission_id, wrap_key(staged, unwrap_key(master, wrapped)), master_key_id(staged))
+            )
+        await repository.rewrap_submissions(moved)
+        return len(moved)
+    finally:
+        await repository.close()
+
+
 async def _rotate_data_key(
     settings: Settings, current: bytes, audit_log: AuditLog, clock: Clock, stack: contextlib.AsyncExitStack
 ) -> int:
@@ -85,6 +111,7 @@ async def _rotate_data_key(
         key = unwrap_key(master, row.wrapped_key)
         moved.append(type(row)(row.user_id, row.subject, wrap_key(staged, key), master_key_id(staged)))
     await keyring.rewrap(moved)
+    await _rewrap_submissions(settings, masters, staged, clock)
     await audit_log.append(
         "key.rotated",
         data={

@@ -79,7 +79,10 @@ class SecureLinks:
         master_key: bytes,
         base_url: str,
         ttl_minutes: int = 15,
+        staged_master_key: bytes | None = None,
     ) -> None:
+        # During an interrupted master-key rotation some submissions are wrapped by the next key already.
+        self._masters = {master_key_id(k): k for k in (master_key, staged_master_key) if k is not None}
         self._repository = repository
         self._audit = audit
         self._clock = clock
@@ -194,9 +197,10 @@ class SecureLinks:
         return await self._repository.submissions(user_id)
 
     def _open(self, row: SubmissionRow) -> dict[str, str]:
-        if row.key_id != master_key_id(self._master):
-            raise ValueError("a submission sealed under another master key")
-        data_key = unwrap_key(self._master, row.wrapped_key)
+        master = self._masters.get(row.key_id)
+        if master is None:
+            raise ValueError("a submission sealed under an unknown master key")
+        data_key = unwrap_key(master, row.wrapped_key)
         aad = f"{row.user_id}:{row.form}:{row.link_hash}".encode()
         opened = json.loads(AESGCM(data_key).decrypt(row.sealed[:NONCE_BYTES], row.sealed[NONCE_BYTES:], aad))
         return {str(k): str(v) for k, v in opened.items()}

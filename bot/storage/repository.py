@@ -233,6 +233,14 @@ class Repository(Protocol):
         """Delete submissions past their form's retention; how many."""
         ...
 
+    async def submission_keys(self) -> list[tuple[int, bytes, str]]:
+        """(id, wrapped data key, master key id) of every submission: what a master-key rotation rewraps."""
+        ...
+
+    async def rewrap_submissions(self, keys: Sequence[tuple[int, bytes, str]]) -> None:
+        """Store new wrappings (id, wrapped key, master key id), all in one transaction."""
+        ...
+
     async def open_ticket(self, customer: int, now: float) -> tuple[TicketRow, bool]:
         """The customer's live ticket, opened now unless one is open or assigned; (ticket, newly opened)."""
         ...
@@ -606,6 +614,21 @@ class SqliteRepository:
             rows = await cursor.fetchall()
             await cursor.close()
         return [SubmissionRow(*row) for row in rows]
+
+    async def submission_keys(self) -> list[tuple[int, bytes, str]]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute("SELECT id, wrapped_key, key_id FROM form_submissions ORDER BY id")
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [(int(row[0]), bytes(row[1]), str(row[2])) for row in rows]
+
+    async def rewrap_submissions(self, keys: Sequence[tuple[int, bytes, str]]) -> None:
+        async with self._transaction() as conn:
+            for submission_id, wrapped, key_id in keys:
+                await conn.execute(
+                    "UPDATE form_submissions SET wrapped_key = ?, key_id = ? WHERE id = ?",
+                    (wrapped, key_id, submission_id),
+                )
 
     async def purge_submissions(self, now: float) -> int:
         async with self._exclusive() as conn:

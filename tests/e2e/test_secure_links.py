@@ -190,3 +190,24 @@ async def test_staff_see_submissions_only_masked_and_the_viewing_is_logged(
     assert b"0532" not in export.document.data
     viewed = [e for e in logged_entries(settings.audit_path) if e["type"] == "form.submissions_viewed"]
     assert len(viewed) == 2  # the officer, then Lia's own export
+
+
+async def test_submissions_stay_readable_after_a_master_key_rotation(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    from bot.app import create_guardbot
+    from tests.helpers import guardbot_cli, running_bot
+
+    mo = emulator.user(6501, first_name="Mo")
+    async with running_bot(settings, app=await create_guardbot(settings)) as app:
+        await onboard(mo)
+        issued = await app.secure_links.issue(mo.id, "bank_account")
+        stored = await app.secure_links.submit(
+            issued.token, {"holder": "Mo Ray", "iban": "DE89370400440532013000"}
+        )
+        assert stored.link is not None
+    rotated = guardbot_cli("keys", "rotate", "--data-only", data_dir=settings.data_dir)
+    assert rotated.returncode == 0, rotated.stderr
+    async with running_bot(settings) as app:
+        shown = await app.secure_links.masked_submissions(mo.id, viewer="system")
+        assert [values for _row, values in shown] == [{"holder": "M•••", "iban": "•••• 3000"}]
