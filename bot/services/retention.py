@@ -27,7 +27,10 @@ class Retention:
         """Purge content older than the limit now (and form submissions past their form's own retention);
         None when there was no message content to purge."""
         if self._forms is not None:
-            await self._forms.purge()
+            try:
+                await self._forms.purge()
+            except Exception as exc:  # noqa: BLE001 - message content must still be purged on time
+                log.error("retention.forms_failed", extra={"error": type(exc).__name__})
         result = await self._audit.purge_contents_before(self._clock.now() - self.days * DAY)
         if result is not None:
             log.info("retention.purged", extra={"count": result.count, "through_seq": result.through_seq})

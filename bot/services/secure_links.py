@@ -169,7 +169,19 @@ class SecureLinks:
         nonce = secrets.token_bytes(NONCE_BYTES)
         aad = f"{link.user_id}:{form.id}:{link.token_hash}".encode()
         sealed = nonce + AESGCM(data_key).encrypt(nonce, json.dumps(kept).encode(), aad)
-        if not await self._repository.use_secure_link(link.token_hash, now):
+        row = SubmissionRow(
+            link.user_id,
+            form.id,
+            link.token_hash,
+            json.dumps(sorted(kept)),
+            sealed,
+            wrap_key(self._master, data_key),
+            master_key_id(self._master),
+            now,
+            now + form.retention_days * DAY,
+        )
+        # The link is consumed and the data stored together: never a spent link without its data.
+        if not await self._repository.submit_through_link(row, now):
             return Submitted(LinkStatus.USED)  # a second submission racing the first
         await self._audit.record(
             "secure_link.submitted",
@@ -177,19 +189,6 @@ class SecureLinks:
             about=link.user_id,
             data={"form": form.id, "fields": sorted(kept)},
             critical=True,
-        )
-        await self._repository.add_submission(
-            SubmissionRow(
-                link.user_id,
-                form.id,
-                link.token_hash,
-                json.dumps(sorted(kept)),
-                sealed,
-                wrap_key(self._master, data_key),
-                master_key_id(self._master),
-                now,
-                now + form.retention_days * DAY,
-            )
         )
         return Submitted(LinkStatus.OPEN, {}, link)
 
@@ -236,7 +235,9 @@ class SecureLinks:
         return await self._repository.revoke_links(user_id, self._clock.now())
 
     async def purge(self) -> int:
-        """Submissions past their form's retention are deleted (run by the retention job)."""
+        """Submissions past their form's retention are deleted, and links that ended a day ago are
+        forgotten (run by the retention job)."""
+        await self._repository.forget_links_before(self._clock.now() - DAY)
         deleted = await self._repository.purge_submissions(self._clock.now())
         if deleted:
             await self._audit.record("form.submissions_purged", data={"count": deleted}, critical=True)

@@ -217,15 +217,18 @@ class Repository(Protocol):
         """Note the first opening; False if it was opened before."""
         ...
 
-    async def use_secure_link(self, token_hash: str, now: float) -> bool:
-        """Consume a link: True only for the one caller that found it open (not used, revoked or expired)."""
-        ...
-
     async def link_message(self, token_hash: str, message_id: int) -> None: ...
 
     async def revoke_links(self, user_id: int, now: float) -> int: ...
 
-    async def add_submission(self, row: SubmissionRow) -> int: ...
+    async def submit_through_link(self, row: SubmissionRow, now: float) -> bool:
+        """Consume the link and store what came through it, in one transaction: False (nothing stored) if
+        the link was not open any more."""
+        ...
+
+    async def forget_links_before(self, cutoff: float) -> int:
+        """Delete links that ended (expired, used, revoked) before `cutoff`; how many."""
+        ...
 
     async def submissions(self, user_id: int) -> list[SubmissionRow]: ...
 
@@ -561,15 +564,6 @@ class SqliteRepository:
             )
             return cursor.rowcount == 1
 
-    async def use_secure_link(self, token_hash: str, now: float) -> bool:
-        async with self._exclusive() as conn:
-            cursor = await conn.execute(
-                "UPDATE secure_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL "
-                "AND revoked_at IS NULL AND expires_at > ?",
-                (now, token_hash, now),
-            )
-            return cursor.rowcount == 1
-
     async def link_message(self, token_hash: str, message_id: int) -> None:
         async with self._exclusive() as conn:
             await conn.execute(
@@ -585,9 +579,16 @@ class SqliteRepository:
             )
             return cursor.rowcount
 
-    async def add_submission(self, row: SubmissionRow) -> int:
-        async with self._exclusive() as conn:
+    async def submit_through_link(self, row: SubmissionRow, now: float) -> bool:
+        async with self._transaction() as conn:
             cursor = await conn.execute(
+                "UPDATE secure_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL "
+                "AND revoked_at IS NULL AND expires_at > ?",
+                (now, row.link_hash, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.execute(
                 "INSERT INTO form_submissions (user_id, form, link_hash, fields, sealed, wrapped_key, "
                 "key_id, submitted_at, purge_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -602,8 +603,16 @@ class SqliteRepository:
                     row.purge_after,
                 ),
             )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+        return True
+
+    async def forget_links_before(self, cutoff: float) -> int:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM secure_links WHERE coalesce(used_at, revoked_at, expires_at) < ? "
+                "AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at < ?)",
+                (cutoff, cutoff),
+            )
+            return cursor.rowcount
 
     async def submissions(self, user_id: int) -> list[SubmissionRow]:
         async with self._exclusive() as conn:
