@@ -210,6 +210,7 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "handoff.closed_agent": {"id": Field.NUMBER},
     "handoff.refused": {"check": Field.WORD, "kind": Field.WORD},
     "handoff.customer_left": {"id": Field.NUMBER},
+    "handoff.customer_stopped": {"id": Field.NUMBER},
     "handoff.reply_usage": {"keys": Field.WORDS},
     "handoff.rate_thanks": {},
     "button.rate_good": {},

@@ -75,7 +75,9 @@ async def test_unmatched_text_falls_back_to_the_menu(emulator: BotApiEmulator, g
     await onboard(carol)
     carol.send("blorp zzz")
     reply = await carol.wait_for_bot_message()
-    assert reply.text == "Sorry, I did not understand that. Here is the menu of topics I can help with:"
+    assert reply.text == (
+        "Sorry, I did not understand that. Send /agent to talk to a person, or pick a topic I can help with:"
+    )
     assert [row[0] for row in reply.buttons] == MENU_TITLES
 
 

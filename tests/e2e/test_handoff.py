@@ -87,6 +87,10 @@ async def test_two_agents_three_customers(
     # A customer cannot take tickets.
     await say(cyd, "/take 2", "Sorry, this command is only for staff")
 
+    # Her opt-out is honoured at once, and the agent is told.
+    await say(ann, "STOP", "Done: you will receive no more offers")
+    await holder.wait_for_bot_message(starts("The customer of ticket #1 opted out of offers"))
+
     # Close: Ann is told, and the bot answers her again.
     await say(holder, "/close", "Ticket #1 is closed")
     await ann.wait_for_bot_message(starts("Our colleague has closed this conversation"))

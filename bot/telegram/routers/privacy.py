@@ -98,8 +98,16 @@ async def unsubscribe_button(
     await bot.send_message(query.from_user.id, renderer.text("consent.stopped", recipient))
 
 
-async def stop(message: Message, consent_book: ConsentBook, renderer: Renderer, recipient: Recipient) -> None:
-    """`/stop` or a bare opt-out keyword: marketing withdrawn at once, whatever the state before."""
+async def stop(
+    message: Message,
+    bot: Bot,
+    consent_book: ConsentBook,
+    ticket_desk: TicketDesk,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """`/stop` or a bare opt-out keyword: marketing withdrawn at once, whatever the state before (and the
+    person handling the customer, if any, is told)."""
     assert message.from_user is not None
     text = message.text or ""
     via, detail = (Via.COMMAND, "/stop") if text.startswith("/") else (Via.KEYWORD, normalize(text))
@@ -112,6 +120,9 @@ async def stop(message: Message, consent_book: ConsentBook, renderer: Renderer, 
         message_id=message.message_id,
     )
     await message.answer(renderer.text("consent.stopped", recipient))
+    held = ticket_desk.held(message.from_user.id)
+    if held is not None and held.agent is not None:
+        await notify(bot, renderer, held.agent, "handoff.customer_stopped", id=held.id)
 
 
 async def show_privacy(
