@@ -9,6 +9,7 @@ UPDATE, so of two agents taking the same ticket at once exactly one wins.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from enum import StrEnum
 
 from bot.audit.trail import AuditTrail
@@ -16,6 +17,9 @@ from bot.clock import Clock
 from bot.storage import Repository, TicketRow
 
 log = logging.getLogger("guardbot.tickets")
+
+MAX_RELAYS_REMEMBERED = 500
+"""Per agent: how many relayed messages can still be answered by replying to them."""
 
 
 class Take(StrEnum):
@@ -36,6 +40,7 @@ class TicketDesk:
         self._current: dict[int, int] = {}
         """Agent → the ticket their free text goes to (the one they took last)."""
         self._reminded: set[int] = set()
+        self._relays: dict[int, OrderedDict[int, int]] = {}
         self._escalated: set[int] = set()
         self._names: dict[int, str] = {}
         """Customer → the first name Telegram gave with their latest message (memory only, never stored)."""
@@ -64,6 +69,21 @@ class TicketDesk:
         return self._held.get(customer)
 
     def current(self, agent: int) -> int | None:
+        return self._current.get(agent)
+
+    def relayed(self, agent: int, message_id: int, ticket_id: int) -> None:
+        """Remember which ticket a relayed message in the agent's chat belongs to, so that a reply to it
+        goes to that ticket's customer (an agent may hold several tickets)."""
+        relays = self._relays.setdefault(agent, OrderedDict())
+        relays[message_id] = ticket_id
+        if len(relays) > MAX_RELAYS_REMEMBERED:
+            relays.popitem(last=False)
+
+    def ticket_for(self, agent: int, reply_to: int | None) -> int | None:
+        """Where an agent's text goes: the ticket of the relayed message it replies to, else the current."""
+        relays = self._relays.get(agent)
+        if reply_to is not None and relays is not None and reply_to in relays:
+            return relays[reply_to]
         return self._current.get(agent)
 
     async def open(self, customer: int) -> tuple[TicketRow, bool, int]:

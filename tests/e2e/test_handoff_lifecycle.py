@@ -150,3 +150,25 @@ async def test_agent_free_text_can_be_switched_off(emulator: BotApiEmulator, set
         ali.send("/reply returns")
         await gus.wait_for_bot_message(starts("You can return any item"))
         assert len(gus.bot_messages) == before + 1
+
+
+async def test_an_agent_with_two_tickets_answers_by_replying(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        ali = emulator.user(AGENT_ID, first_name="Ali")
+        await say(ali, "/queue", "No open tickets.")
+        hana, ivo = emulator.user(8501, first_name="Hana"), emulator.user(8502, first_name="Ivo")
+        for customer in (hana, ivo):
+            await onboard(customer)
+            await say(customer, "/agent", "A colleague will answer")
+        await say(ali, "/take 1", "You took ticket #1 (Hana)")
+        await say(ali, "/take 2", "You took ticket #2 (Ivo)")  # now the current one
+        hana.send("Is my refund on its way?")
+        relayed = await ali.wait_for_bot_message(starts("#1 Hana:"))
+        ali.send("Yes Hana, it left yesterday.", reply_to=relayed.message_id)
+        await hana.wait_for_bot_message(starts("Yes Hana, it left yesterday."))
+        ali.send("Hello Ivo, how can I help?")
+        await ivo.wait_for_bot_message(starts("Hello Ivo"))
+        assert not any("Yes Hana" in (m.text or "") for m in ivo.bot_messages)
+        assert not any("Hello Ivo" in (m.text or "") for m in hana.bot_messages)

@@ -137,10 +137,15 @@ async def close(
 
 
 async def _held_ticket(
-    agent: int, ticket_desk: TicketDesk, customers: CustomerDirectory, renderer: Renderer
+    agent: int,
+    ticket_desk: TicketDesk,
+    customers: CustomerDirectory,
+    renderer: Renderer,
+    reply_to: int | None = None,
 ) -> tuple[TicketRow, Recipient] | None:
-    """The agent's current ticket (if they still hold it) and its customer as a recipient."""
-    ticket_id = ticket_desk.current(agent)
+    """The ticket an agent's message is for — the one of the relayed message it replies to, else their
+    current one — if they still hold it, and its customer as a recipient."""
+    ticket_id = ticket_desk.ticket_for(agent, reply_to)
     ticket = await ticket_desk.ticket(ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.status != "assigned" or ticket.agent != agent:
         return None
@@ -218,7 +223,8 @@ async def write_to_customer(
     it (unapproved offers, other customers' data, sensitive data) and the agent is told why if it refuses."""
     assert message.from_user is not None
     agent = message.from_user.id
-    found = await _held_ticket(agent, ticket_desk, customers, renderer)
+    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+    found = await _held_ticket(agent, ticket_desk, customers, renderer, reply_to)
     if found is None:
         await message.answer(renderer.text("handoff.no_ticket", recipient))
         return

@@ -73,7 +73,8 @@ async def relay_to_agent(
         return
     to = renderer.recipient(ticket.agent, None)
     relayed = renderer.relay(to, ticket.id, guard.redact(words), first_name=message.from_user.first_name)
-    await bot.send_message(ticket.agent, relayed)
+    sent = await bot.send_message(ticket.agent, relayed)
+    ticket_desk.relayed(ticket.agent, sent.message_id, ticket.id)
     await ticket_desk.activity(ticket)
 
 
