@@ -38,6 +38,7 @@ from bot.keys import Keys, load_keys
 from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDesk, RoleBook
 from bot.services.offers import OfferBook, derive_code_key
 from bot.services.retention import Retention
+from bot.services.reviews import ReplyReviews
 from bot.services.secure_links import SecureLinks
 from bot.services.sensitive import SensitiveGuard
 from bot.services.tickets import TicketDesk
@@ -309,7 +310,8 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_messages=secure_messages,
         ticket_desk=tickets,
         guard=guard,
-        free_text_allowed=settings.agent_free_text == "allow",
+        free_text_mode=settings.agent_free_text,
+        reply_reviews=ReplyReviews(repository, audit, clock),
         faq=faq,
         audit=audit,
         auditor=auditor,

@@ -283,10 +283,8 @@ class Settings(BaseSettings):
     @classmethod
     def _free_text_mode(cls, value: str) -> str:
         mode = value.strip().lower()
-        if mode == "review":
-            raise ValueError("review is not available in this version yet; use allow or deny")
-        if mode not in ("allow", "deny"):
-            raise ValueError("one of allow, deny")
+        if mode not in ("allow", "review", "deny"):
+            raise ValueError("one of allow, review, deny")
         return mode
 
     @field_validator("sensitive_types", mode="before")

@@ -190,6 +190,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX tickets_by_customer ON tickets (customer, status)",
         ),
     ),
+    Migration(
+        7,
+        "agent replies under review",
+        (
+            # AGENT_FREE_TEXT=review: an agent's own text waits here for a compliance officer. The words are
+            # sealed under the customer's content key (they are about and for that customer).
+            """CREATE TABLE reply_reviews (
+                id INTEGER PRIMARY KEY,
+                ticket INTEGER NOT NULL,
+                agent INTEGER NOT NULL,
+                customer INTEGER NOT NULL,
+                sealed BLOB NOT NULL,
+                digest TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+                created_at REAL NOT NULL,
+                decided_by INTEGER,
+                decided_at REAL
+            )""",
+            "CREATE INDEX reply_reviews_by_status ON reply_reviews (status, id)",
+        ),
+    ),
 )
 
 

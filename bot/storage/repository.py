@@ -130,6 +130,22 @@ class TicketRow:
     last_activity: float
 
 
+@dataclass(frozen=True)
+class ReplyReviewRow:
+    id: int
+    ticket: int
+    agent: int
+    customer: int
+    sealed: bytes
+    digest: str
+    status: str
+    created_at: float
+    decided_by: int | None
+    decided_at: float | None
+
+
+_REVIEW_COLUMNS = "id, ticket, agent, customer, sealed, digest, status, created_at, decided_by, decided_at"
+
 _TICKET_COLUMNS = "id, customer, status, agent, opened_at, assigned_at, closed_at, closed_by, last_activity"
 
 _PROPOSAL_COLUMNS = (
@@ -266,6 +282,18 @@ class Repository(Protocol):
 
     async def release_tickets_of(self, agent: int, now: float) -> list[int]:
         """Every ticket the agent holds back to the queue (they lost the role); the ticket ids."""
+        ...
+
+    async def add_reply_review(
+        self, ticket: int, agent: int, customer: int, sealed: bytes, digest: str, now: float
+    ) -> int: ...
+
+    async def reply_review(self, review_id: int) -> ReplyReviewRow | None: ...
+
+    async def reply_reviews(self, status: str) -> list[ReplyReviewRow]: ...
+
+    async def decide_reply_review(self, review_id: int, *, status: str, decider: int, now: float) -> bool:
+        """Approve or reject a pending reply; False if it was not pending any more."""
         ...
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None: ...
@@ -735,6 +763,47 @@ class SqliteRepository:
             rows = await cursor.fetchall()
             await cursor.close()
         return [int(row[0]) for row in rows]
+
+    async def add_reply_review(
+        self, ticket: int, agent: int, customer: int, sealed: bytes, digest: str, now: float
+    ) -> int:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO reply_reviews (ticket, agent, customer, sealed, digest, status, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                (ticket, agent, customer, sealed, digest, now),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    async def reply_review(self, review_id: int) -> ReplyReviewRow | None:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_REVIEW_COLUMNS} FROM reply_reviews WHERE id = ?",  # noqa: S608
+                (review_id,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return ReplyReviewRow(*row) if row else None
+
+    async def reply_reviews(self, status: str) -> list[ReplyReviewRow]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_REVIEW_COLUMNS} FROM reply_reviews WHERE status = ? ORDER BY id",  # noqa: S608
+                (status,),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [ReplyReviewRow(*row) for row in rows]
+
+    async def decide_reply_review(self, review_id: int, *, status: str, decider: int, now: float) -> bool:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                "UPDATE reply_reviews SET status = ?, decided_by = ?, decided_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (status, decider, now, review_id),
+            )
+            return cursor.rowcount == 1
 
     async def add_offer_delivery(self, delivery: OfferDelivery) -> None:
         async with self._exclusive() as conn:

@@ -172,3 +172,38 @@ async def test_an_agent_with_two_tickets_answers_by_replying(
         await ivo.wait_for_bot_message(starts("Hello Ivo"))
         assert not any("Yes Hana" in (m.text or "") for m in ivo.bot_messages)
         assert not any("Hello Ivo" in (m.text or "") for m in hana.bot_messages)
+
+
+async def test_review_mode_needs_a_compliance_officers_approval(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    review = make_settings(settings.data_dir, emulator.base_url, agent_free_text="review")
+    async with running_bot(review):
+        ali, cora = emulator.user(AGENT_ID, first_name="Ali"), emulator.user(COMPLIANCE_ID, first_name="Cora")
+        await say(cora, "/start", "Hello")
+        jan = emulator.user(8601, first_name="Jan")
+        await onboard(jan)
+        await say(jan, "/agent", "A colleague will answer")
+        await say(ali, "/take 1", "You took ticket #1")
+        await jan.wait_for_bot_message(starts("A colleague has joined"))
+        before = len(jan.bot_messages)
+
+        await say(ali, "Your replacement ships on Monday.", "Your reply waits for review as R1")
+        await cora.wait_for_bot_message(starts("An agent's reply R1 waits for your review"))
+        assert len(jan.bot_messages) == before  # nothing reached the customer yet
+        await say(ali, "/approve R1", "Sorry, this command is only for staff")  # not a compliance officer
+        listed = await say(cora, "/pending", "Reply R1 by")
+        assert "Your replacement ships on Monday." in (listed.text or "")
+        await say(cora, "/approve R1", "Reply R1 was approved and sent.")
+        await jan.wait_for_bot_message(starts("Your replacement ships on Monday."))
+        await ali.wait_for_bot_message(starts("Reply R1 was approved and sent."))
+        await say(cora, "/approve R1", "Proposal #1 is not pending")
+
+        await say(ali, "We can refund you twice over.", "Your reply waits for review as R2")
+        await say(cora, "/reject R2", "Usage: /approve ID")
+        await say(cora, "/reject R2 not our policy", "Reply R2 was rejected")
+        await ali.wait_for_bot_message(starts("Reply R2 was rejected"))
+        assert not any("twice over" in (m.text or "") for m in jan.bot_messages)
+
+    kinds = [e["type"] for e in logged_entries(settings.audit_path) if e["type"].startswith("reply.")]
+    assert kinds == ["reply.proposed", "reply.approved", "reply.proposed", "reply.rejected"]

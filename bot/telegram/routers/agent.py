@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.errors import GateRefused
 from bot.services import ConsentBook, CustomerDirectory, RoleBook
+from bot.services.reviews import ReplyReviews
 from bot.services.tickets import Take, TicketDesk
 from bot.storage import TicketRow
 from bot.telegram.filters import HasRole
@@ -217,7 +218,9 @@ async def write_to_customer(
     customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient,
-    free_text_allowed: bool = True,
+    reply_reviews: ReplyReviews,
+    role_book: RoleBook,
+    free_text_mode: str = "allow",
 ) -> None:
     """Free text from an agent goes to the customer of their current ticket, and only there; the gate checks
     it (unapproved offers, other customers' data, sensitive data) and the agent is told why if it refuses."""
@@ -228,10 +231,17 @@ async def write_to_customer(
     if found is None:
         await message.answer(renderer.text("handoff.no_ticket", recipient))
         return
-    if not free_text_allowed:
+    if free_text_mode == "deny":
         await message.answer(renderer.text("handoff.free_text_denied", recipient))
         return
     ticket, to = found
+    if free_text_mode == "review":
+        review = await reply_reviews.propose(ticket, agent, message.text or "")
+        await message.answer(renderer.text("review.waiting", recipient, id=review))
+        for officer in role_book.holders(Role.COMPLIANCE):
+            if officer != agent:
+                await notify(bot, renderer, officer, "review.pending_notice", id=review)
+        return
     try:
         await bot.send_message(ticket.customer, renderer.free_text(message.text or "", to, agent))
     except GateRefused as refused:

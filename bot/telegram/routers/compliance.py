@@ -12,9 +12,12 @@ from aiogram.types import Message
 from bot.audit.auditor import Auditor
 from bot.audit.trail import AuditTrail
 from bot.content import Recipient, Renderer
+from bot.errors import GateRefused
+from bot.services import CustomerDirectory
 from bot.services.offers import Decision, OfferBook, terms_of
+from bot.services.reviews import ReplyReviews
 from bot.telegram.filters import HasRole
-from bot.telegram.notify import notify
+from bot.telegram.notify import alert_words, notify
 from bot.telegram.secure import SecureLinkMessages
 from flows.offers import parse_proposal_ref
 from flows.roles import Role
@@ -62,12 +65,30 @@ _REFUSED = {Decision.NOT_FOUND: "decide.not_found", Decision.NOT_PENDING: "decid
 
 
 async def list_pending(
-    message: Message, offer_book: OfferBook, renderer: Renderer, recipient: Recipient
+    message: Message,
+    offer_book: OfferBook,
+    reply_reviews: ReplyReviews,
+    renderer: Renderer,
+    recipient: Recipient,
 ) -> None:
     pending = await offer_book.pending()
-    if not pending:
+    replies = await reply_reviews.pending()
+    if not pending and not replies:
         await message.answer(renderer.text("pending.empty", recipient))
         return
+    for reply, text in replies[:MAX_LISTED]:
+        await message.answer(
+            renderer.review(
+                "review.item",
+                recipient,
+                reply.id,
+                reply.digest,
+                id=reply.id,
+                ticket=reply.ticket,
+                agent=reply.agent,
+                message=[renderer.proposal_text(text)],
+            )
+        )
     for row in pending[:MAX_LISTED]:
         terms = terms_of(row)
         words = next(iter(terms.texts.values()))
@@ -88,16 +109,65 @@ async def list_pending(
         )
 
 
+async def decide_reply(
+    message: Message,
+    args: str,
+    approve: bool,
+    bot: Bot,
+    reply_reviews: ReplyReviews,
+    customers: CustomerDirectory,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """`/approve R12` sends an agent's reviewed reply (through every gate check); `/reject R12 REASON` not."""
+    assert message.from_user is not None
+    review_id, reason = parse_proposal_ref(args)
+    if review_id is None or (not approve and not reason):
+        await message.answer(renderer.text("decide.usage", recipient))
+        return
+    outcome, row, text = await reply_reviews.decide(review_id, message.from_user.id, approve=approve)
+    if outcome is Decision.OWN:
+        await message.answer(renderer.text("decide.own", recipient, id=review_id))
+        return
+    if outcome is not Decision.DONE or row is None:
+        await message.answer(
+            renderer.text(_REFUSED.get(outcome, "decide.not_found"), recipient, id=review_id)
+        )
+        return
+    if not approve or text is None:
+        await message.answer(renderer.text("review.rejected", recipient, id=review_id))
+        await notify(bot, renderer, row.agent, "review.rejected", id=review_id)
+        return
+    profile = await customers.profile(row.customer)
+    to = renderer.recipient(row.customer, profile.language_code if profile else None)
+    try:
+        await bot.send_message(row.customer, renderer.free_text(text, to, row.agent))
+    except GateRefused as refused:
+        check, kind = alert_words(refused.reason)
+        await message.answer(
+            renderer.text("review.not_sent", recipient, id=review_id, check=check, kind=kind)
+        )
+        return
+    await message.answer(renderer.text("review.sent", recipient, id=review_id))
+    await notify(bot, renderer, row.agent, "review.sent", id=review_id)
+
+
 async def decide(
     message: Message,
     command: CommandObject,
     bot: Bot,
     offer_book: OfferBook,
+    reply_reviews: ReplyReviews,
+    customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
     assert message.from_user is not None
     approve = command.command == "approve"
+    args = (command.args or "").strip()
+    if args[:1] in ("R", "r"):
+        await decide_reply(message, args[1:], approve, bot, reply_reviews, customers, renderer, recipient)
+        return
     proposal_id, reason = parse_proposal_ref(command.args)
     if proposal_id is None or (not approve and not reason):
         await message.answer(renderer.text("decide.usage", recipient))
