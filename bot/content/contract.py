@@ -195,7 +195,12 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "handoff.opened": {"position": Field.NUMBER},
     "handoff.joined": {},
     "handoff.closed": {},
-    "handoff.new": {"id": Field.NUMBER, "first_name": Field.NAME, "language": Field.WORD},
+    "handoff.new": {
+        "id": Field.NUMBER,
+        "first_name": Field.NAME,
+        "language": Field.WORD,
+        "recent": Field.LINES,
+    },
     "handoff.queue": {"tickets": Field.LINES},
     "handoff.queue_row": {"id": Field.NUMBER, "minutes": Field.NUMBER},
     "handoff.queue_empty": {},

@@ -232,14 +232,18 @@ class Renderer:
         locale, text = self._pick(form.purposes, to.locale)
         return Fragment(text, Origin(f"form:{form_id}", form.digest, locale, self.catalog.version))
 
-    def relay(self, to: Recipient, ticket: int, words: str, **fields: object) -> Rendered:
-        """A customer's words relayed to the agent on their ticket (`handoff.relay`). Issued as `relay:N`:
-        the gate checks it for sensitive data, not as approved content, and not for the customer's own data
-        (the agent is meant to read it)."""
-        message = [Fragment(words, Origin(f"relay:{ticket}", "", to.locale, self.catalog.version))]
-        text, card = self._system_text("handoff.relay", to, {"id": ticket, "message": message, **fields})
-        digest = hashlib.sha256(words.encode()).hexdigest()
+    def relay(self, key: str, to: Recipient, ticket: int, **fields: object) -> Rendered:
+        """System text `key` carrying a customer's own words (`relayed_words` fragments) to the agent on
+        their ticket. Issued as `relay:N`: the gate checks it for sensitive data, not as approved content,
+        and not for the customer's own data (the agent is meant to read it)."""
+        text, card = self._system_text(key, to, fields)
+        digest = hashlib.sha256(text.encode()).hexdigest()
         return self._issue(to, text, Origin(f"relay:{ticket}", digest, card.locale, self.catalog.version))
+
+    def relayed_words(self, ticket: int, words: str) -> Fragment:
+        return Fragment(
+            words, Origin(f"relay:{ticket}", "", self.catalog.default_locale, self.catalog.version)
+        )
 
     def proposal_text(self, text: str) -> Fragment:
         """A proposal's words as a fragment for `review` (never sent on their own)."""

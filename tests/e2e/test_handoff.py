@@ -37,10 +37,13 @@ async def test_two_agents_three_customers(
         await onboard(customer)
     await guardbot.customers.add_identifier(cyd.id, "phone", PHONE)
 
+    await say(ann, "My order ORD-5521 never came, call me on +49 1512 3456789", "")
     await say(ann, "/agent", "A colleague will answer you here as soon as possible (you are number 1")
     for agent in (ali, bea):
         new = await agent.wait_for_bot_message(starts("New ticket #1: Ann (en)"))
         assert "Moss" not in (new.text or "") and str(ann.id) not in (new.text or "")
+        assert "My order ORD-5521 never came, call me on [phone" in (new.text or "")  # context, masked
+        assert "3456789" not in (new.text or "")
     await say(ben, "/agent", "A colleague will answer you here as soon as possible (you are number 2")
     listing = await say(ali, "/queue", "Open tickets:")
     assert "#1, waiting" in (listing.text or "") and "#2, waiting" in (listing.text or "")

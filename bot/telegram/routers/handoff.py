@@ -3,22 +3,29 @@ customer writes goes to that person (masked first) and the bot's own automation 
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.audit.trail import AuditTrail
 from bot.content import Recipient, Renderer
+from bot.errors import GateRefused
 from bot.services import RoleBook
 from bot.services.sensitive import SensitiveGuard
 from bot.services.tickets import TicketDesk
 from bot.telegram.callbacks import Rating
-from bot.telegram.notify import notify
 from flows.roles import Role
+
+RECENT_SHOWN = 3
 
 
 async def ask_for_a_person(
     message: Message,
     bot: Bot,
+    audit: AuditTrail,
     ticket_desk: TicketDesk,
     role_book: RoleBook,
     renderer: Renderer,
@@ -30,16 +37,26 @@ async def ask_for_a_person(
     await message.answer(renderer.text("handoff.opened", recipient, position=max(position, 1)))
     if new:
         language = recipient.locale.lower().replace("-", "_")
+        # The last few things they wrote (stored masked already), for context; nothing else about them.
+        written = [
+            text
+            for item in await audit.history(message.from_user.id)
+            if item.type == "in.update" and isinstance(text := item.content.get("text"), str)
+        ]
+        recent = [renderer.relayed_words(ticket.id, text) for text in written[:-1][-RECENT_SHOWN:]]
         for agent in role_book.holders(Role.AGENT):
-            await notify(
-                bot,
-                renderer,
-                agent,
+            to = renderer.recipient(agent, None)
+            notice = renderer.relay(
                 "handoff.new",
+                to,
+                ticket.id,
                 id=ticket.id,
                 first_name=message.from_user.first_name,
                 language=language,
+                recent=recent,
             )
+            with contextlib.suppress(TelegramAPIError, GateRefused):
+                await bot.send_message(agent, notice)
 
 
 class HeldByAPerson(Filter):
@@ -72,7 +89,14 @@ async def relay_to_agent(
         await message.answer(renderer.text("message.unsupported", recipient))
         return
     to = renderer.recipient(ticket.agent, None)
-    relayed = renderer.relay(to, ticket.id, guard.redact(words), first_name=message.from_user.first_name)
+    relayed = renderer.relay(
+        "handoff.relay",
+        to,
+        ticket.id,
+        id=ticket.id,
+        first_name=message.from_user.first_name,
+        message=[renderer.relayed_words(ticket.id, guard.redact(words))],
+    )
     sent = await bot.send_message(ticket.agent, relayed)
     ticket_desk.relayed(ticket.agent, sent.message_id, ticket.id)
     await ticket_desk.activity(ticket)
