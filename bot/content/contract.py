@@ -192,6 +192,7 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "submissions.field": {"name": Field.WORD, "value": Field.MASKED},
     # Handoff to a person
     "command.agent": {},
+    "button.talk_to_person": {},
     "handoff.opened": {"position": Field.NUMBER},
     "handoff.joined": {},
     "handoff.closed": {},
@@ -209,7 +210,12 @@ SYSTEM_TEXTS: Mapping[str, Mapping[str, Field]] = {
     "handoff.already_taken": {"id": Field.NUMBER},
     "handoff.gone": {"id": Field.NUMBER},
     "handoff.recorded": {},
-    "handoff.relay": {"id": Field.NUMBER, "first_name": Field.NAME, "message": Field.LINES},
+    "handoff.relay": {
+        "id": Field.NUMBER,
+        "first_name": Field.NAME,
+        "message": Field.LINES,
+        "current": Field.NUMBER,
+    },
     "handoff.no_ticket": {},
     "handoff.released": {"id": Field.NUMBER},
     "handoff.closed_agent": {"id": Field.NUMBER},

@@ -63,3 +63,7 @@ class Rating(CallbackData, prefix="rate"):
 
     ticket: int
     score: int
+
+
+class TalkToPerson(CallbackData, prefix="person"):
+    """The menu's "talk to a person" button: the same as /agent."""

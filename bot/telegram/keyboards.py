@@ -18,24 +18,25 @@ from bot.telegram.callbacks import (
     ForgetChoice,
     Rating,
     ShowMenu,
+    TalkToPerson,
     Unsubscribe,
 )
 from flows.offers import Audience
 
 
 def faq_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
-    """One button per approved answer, in catalog order, one per row."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=renderer.answer_title(answer_id, to),
-                    callback_data=FaqAnswer(answer=answer_id).pack(),
-                )
-            ]
-            for answer_id in renderer.catalog.answers
+    """One button per approved answer, in catalog order, one per row; then "talk to a person"."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=renderer.answer_title(answer_id, to),
+                callback_data=FaqAnswer(answer=answer_id).pack(),
+            )
         ]
-    )
+        for answer_id in renderer.catalog.answers
+    ]
+    rows.append([_button(renderer, to, "button.talk_to_person", TalkToPerson().pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def back_to_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:

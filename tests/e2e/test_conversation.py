@@ -17,6 +17,7 @@ MENU_TITLES = [
     "Where is my order?",
     "Opening hours",
     "Your data and privacy",
+    "🙋 Talk to a person",
 ]
 
 

@@ -44,7 +44,12 @@ async def test_two_agents_three_customers(
         assert "Moss" not in (new.text or "") and str(ann.id) not in (new.text or "")
         assert "My order ORD-5521 never came, call me on [phone" in (new.text or "")  # context, masked
         assert "3456789" not in (new.text or "")
-    await say(ben, "/agent", "A colleague will answer you here as soon as possible (you are number 2")
+    ben.send("/help")  # the menu's button does what /agent does
+    menu = await ben.wait_for_bot_message(starts("Here is what I can help with"))
+    ben.press(menu.message_id, "🙋 Talk to a person")
+    await ben.wait_for_bot_message(
+        starts("A colleague will answer you here as soon as possible (you are number 2")
+    )
     listing = await say(ali, "/queue", "Open tickets:")
     assert "#1, waiting" in (listing.text or "") and "#2, waiting" in (listing.text or "")
 
@@ -66,6 +71,7 @@ async def test_two_agents_three_customers(
     ann.send("When will my parcel be delivered? Mail me at ann@example.org")
     relayed = await holder.wait_for_bot_message(starts("#1 Ann:"))
     assert "When will my parcel be delivered?" in (relayed.text or "")
+    assert "plain text goes to #1." in (relayed.text or "")
     assert "ann@example.org" not in (relayed.text or "") and "[email " in (relayed.text or "")
     other_before = len(other.bot_messages)
 

@@ -50,7 +50,9 @@ def answer(answer_id: str, locale: str) -> str:
 
 
 def titles(locale: str) -> list[str]:
-    return [str(localized(a["title"], locale)) for a in CATALOG["answers"].values()]
+    """The help menu: every answer's title, then "talk to a person"."""
+    answers = [str(localized(a["title"], locale)) for a in CATALOG["answers"].values()]
+    return [*answers, str(localized(CATALOG["texts"]["button.talk_to_person"]["text"], locale))]
 
 
 def shown(when: float) -> str:

@@ -16,7 +16,7 @@ from bot.errors import GateRefused
 from bot.services import RoleBook
 from bot.services.sensitive import SensitiveGuard
 from bot.services.tickets import TicketDesk
-from bot.telegram.callbacks import Rating
+from bot.telegram.callbacks import Rating, TalkToPerson
 from flows.roles import Role
 
 RECENT_SHOWN = 3
@@ -32,15 +32,41 @@ async def ask_for_a_person(
     recipient: Recipient,
 ) -> None:
     assert message.from_user is not None
-    ticket, new, position = await ticket_desk.open(message.from_user.id)
-    ticket_desk.note_name(message.from_user.id, message.from_user.first_name)
-    await message.answer(renderer.text("handoff.opened", recipient, position=max(position, 1)))
+    await open_ticket(message.from_user, bot, audit, ticket_desk, role_book, renderer, recipient)
+
+
+async def ask_by_button(
+    query: CallbackQuery,
+    bot: Bot,
+    audit: AuditTrail,
+    ticket_desk: TicketDesk,
+    role_book: RoleBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    await query.answer()
+    await open_ticket(query.from_user, bot, audit, ticket_desk, role_book, renderer, recipient)
+
+
+async def open_ticket(
+    customer: User,
+    bot: Bot,
+    audit: AuditTrail,
+    ticket_desk: TicketDesk,
+    role_book: RoleBook,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """Open (or find) the customer's ticket, tell them their place, and tell the agents."""
+    ticket, new, position = await ticket_desk.open(customer.id)
+    ticket_desk.note_name(customer.id, customer.first_name)
+    await bot.send_message(customer.id, renderer.text("handoff.opened", recipient, position=max(position, 1)))
     if new:
         language = recipient.locale.lower().replace("-", "_")
         # The last few things they wrote (stored masked already), for context; nothing else about them.
         written = [
             text
-            for item in await audit.history(message.from_user.id)
+            for item in await audit.history(customer.id)
             if item.type == "in.update" and isinstance(text := item.content.get("text"), str)
         ]
         recent = [renderer.relayed_words(ticket.id, text) for text in written[:-1][-RECENT_SHOWN:]]
@@ -51,7 +77,7 @@ async def ask_for_a_person(
                 to,
                 ticket.id,
                 id=ticket.id,
-                first_name=message.from_user.first_name,
+                first_name=customer.first_name,
                 language=language,
                 recent=recent,
             )
@@ -96,6 +122,7 @@ async def relay_to_agent(
         id=ticket.id,
         first_name=message.from_user.first_name,
         message=[renderer.relayed_words(ticket.id, guard.redact(words))],
+        current=ticket_desk.current(ticket.agent) or ticket.id,
     )
     sent = await bot.send_message(ticket.agent, relayed)
     ticket_desk.relayed(ticket.agent, sent.message_id, ticket.id)
@@ -121,9 +148,10 @@ async def quiet_button(query: CallbackQuery) -> None:
 
 
 def create_rating_router() -> Router:
-    """Ratings of closed tickets, from customers no longer under handoff."""
+    """Ratings of closed tickets, and the menu's "talk to a person", from customers not under handoff."""
     router = Router(name="handoff-rating")
     router.callback_query.register(rate, Rating.filter())
+    router.callback_query.register(ask_by_button, TalkToPerson.filter())
     return router
 
 
