@@ -109,6 +109,17 @@ async def list_pending(
         )
 
 
+async def _not_done(
+    message: Message, outcome: Decision, renderer: Renderer, recipient: Recipient, item: int
+) -> bool:
+    """Answer a decision that did not happen (own item, no such item, already decided); False if it did."""
+    if outcome is Decision.DONE:
+        return False
+    key = "decide.own" if outcome is Decision.OWN else _REFUSED.get(outcome, "decide.not_found")
+    await message.answer(renderer.text(key, recipient, id=item))
+    return True
+
+
 async def decide_reply(
     message: Message,
     args: str,
@@ -126,13 +137,7 @@ async def decide_reply(
         await message.answer(renderer.text("decide.usage", recipient))
         return
     outcome, row, text = await reply_reviews.decide(review_id, message.from_user.id, approve=approve)
-    if outcome is Decision.OWN:
-        await message.answer(renderer.text("decide.own", recipient, id=review_id))
-        return
-    if outcome is not Decision.DONE or row is None:
-        await message.answer(
-            renderer.text(_REFUSED.get(outcome, "decide.not_found"), recipient, id=review_id)
-        )
+    if await _not_done(message, outcome, renderer, recipient, review_id) or row is None:
         return
     if not approve or text is None:
         await message.answer(renderer.text("review.rejected", recipient, id=review_id))
@@ -176,13 +181,7 @@ async def decide(
     outcome = await offer_book.decide(
         proposal_id, message.from_user.id, approve=approve, reason=reason or None
     )
-    if outcome is Decision.OWN:
-        await message.answer(renderer.text("decide.own", recipient, id=proposal_id))
-        return
-    if outcome is not Decision.DONE or row is None:
-        await message.answer(
-            renderer.text(_REFUSED.get(outcome, "decide.not_found"), recipient, id=proposal_id)
-        )
+    if await _not_done(message, outcome, renderer, recipient, proposal_id) or row is None:
         return
     await message.answer(renderer.text(_DECIDED[approve], recipient, id=proposal_id))
     await notify(bot, renderer, row.author, _NOTICES[approve], id=proposal_id)
