@@ -13,12 +13,19 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from bot.clock import Clock
-from bot.content import Renderer
+from bot.content import Recipient, Renderer
 from bot.errors import GateRefused
-from bot.services import RoleBook
+from bot.services import CustomerDirectory, RoleBook
 from flows.roles import Role
 
 log = logging.getLogger("guardbot.notify")
+
+
+async def customer_recipient(customers: CustomerDirectory, renderer: Renderer, user_id: int) -> Recipient:
+    """A customer addressed outside their own update (from a staff member's, or from a web form): in the
+    customer's own language."""
+    profile = await customers.profile(user_id)
+    return renderer.recipient(user_id, profile.language_code if profile else None)
 
 
 async def notify(bot: Bot, renderer: Renderer, user_id: int, key: str, **fields: object) -> bool:

@@ -19,6 +19,7 @@ from bot.errors import GateRefused
 from bot.services.customers import CustomerDirectory
 from bot.services.secure_links import SecureLinks
 from bot.storage import SecureLinkRow
+from bot.telegram.notify import customer_recipient
 
 log = logging.getLogger("guardbot.secure_links")
 
@@ -50,8 +51,9 @@ class SecureLinkMessages:
 
     async def _recipient(self, user_id: int) -> Recipient:
         """The customer in their own language (the form is submitted outside any chat update)."""
-        profile = await self._customers.profile(user_id) if self._customers is not None else None
-        return self._renderer.recipient(user_id, profile.language_code if profile else None)
+        if self._customers is None:
+            return self._renderer.recipient(user_id, None)
+        return await customer_recipient(self._customers, self._renderer, user_id)
 
     async def send(self, bot: Bot, to: Recipient, user_id: int, form_id: str, issued_by: int | None) -> None:
         issued = await self._links.issue(user_id, form_id, issued_by=issued_by)

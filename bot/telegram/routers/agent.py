@@ -20,7 +20,7 @@ from bot.services.tickets import Take, TicketDesk
 from bot.storage import TicketRow
 from bot.telegram.filters import HasRole
 from bot.telegram.keyboards import rating_buttons
-from bot.telegram.notify import alert_words, notify
+from bot.telegram.notify import alert_words, customer_recipient, notify
 from bot.telegram.secure import SecureLinkMessages
 from flows.offers import parse_proposal_ref
 from flows.roles import Role
@@ -151,12 +151,6 @@ async def _held_ticket(
     if ticket is None or ticket.status != "assigned" or ticket.agent != agent:
         return None
     return ticket, await customer_recipient(customers, renderer, ticket.customer)
-
-
-async def customer_recipient(customers: CustomerDirectory, renderer: Renderer, user_id: int) -> Recipient:
-    """A customer addressed from a staff member's update: in the customer's own language."""
-    profile = await customers.profile(user_id)
-    return renderer.recipient(user_id, profile.language_code if profile else None)
 
 
 async def reply_approved(

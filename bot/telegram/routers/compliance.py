@@ -17,7 +17,7 @@ from bot.services import CustomerDirectory
 from bot.services.offers import Decision, OfferBook, terms_of
 from bot.services.reviews import ReplyReviews
 from bot.telegram.filters import HasRole
-from bot.telegram.notify import alert_words, notify
+from bot.telegram.notify import alert_words, customer_recipient, notify
 from bot.telegram.secure import SecureLinkMessages
 from flows.offers import parse_proposal_ref
 from flows.roles import Role
@@ -143,8 +143,7 @@ async def decide_reply(
         await message.answer(renderer.text("review.rejected", recipient, id=review_id))
         await notify(bot, renderer, row.agent, "review.rejected", id=review_id)
         return
-    profile = await customers.profile(row.customer)
-    to = renderer.recipient(row.customer, profile.language_code if profile else None)
+    to = await customer_recipient(customers, renderer, row.customer)
     try:
         await bot.send_message(row.customer, renderer.free_text(text, to, row.agent))
     except GateRefused as refused:
