@@ -83,6 +83,9 @@ class Snapshot:
     def approved_claims(self) -> ApprovedClaims:
         return self._approved
 
+    def personal_codes(self, user_id: int | None) -> frozenset[str]:
+        return frozenset()
+
 
 def build_index(owners: int, seed: int = 7) -> IdentifierIndex:
     rng = random.Random(seed)

@@ -36,6 +36,7 @@ from bot.gate.policy import ContentPolicy
 from bot.gate.recording import AuditedCalls
 from bot.keys import Keys, load_keys
 from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDesk, RoleBook
+from bot.services.broadcasts import BroadcastDesk, Limits
 from bot.services.offers import OfferBook, derive_code_key
 from bot.services.retention import Retention
 from bot.services.reviews import ReplyReviews
@@ -52,6 +53,7 @@ from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
 from bot.telegram.secure import SecureLinkMessages
 from config import ConfigError, Settings
+from flows.broadcasts import QuietHours
 from flows.faq import FaqIndex
 from flows.sensitive import Detector, Kind
 
@@ -80,6 +82,7 @@ class Guardbot:
     secure_links: SecureLinks
     secure_messages: SecureLinkMessages
     tickets: TicketDesk
+    broadcasts: BroadcastDesk
     handoff_watch: HandoffWatch
     guard: SensitiveGuard
     retention: Retention
@@ -216,6 +219,16 @@ def sensitive_guard(settings: Settings) -> SensitiveGuard:
     return SensitiveGuard(detector, (known[name] for name in settings.sensitive_types))
 
 
+def broadcast_limits(settings: Settings) -> Limits:
+    return Limits(
+        rate=settings.broadcast_rate,
+        paid=settings.broadcast_paid,
+        max_per_week=settings.marketing_max_per_week,
+        quiet=QuietHours.parse(settings.quiet_hours),
+        default_zone=settings.default_time_zone,
+    )
+
+
 def anchor_to_chat(app: Guardbot, chat_id: int) -> None:
     """Post checkpoints to the compliance chat (rendered from the catalog, through the gate, audited)."""
 
@@ -276,6 +289,18 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         )
         ledger = RenderLedger(clock)
         renderer = Renderer(catalog, ledger)
+        broadcasts = BroadcastDesk(
+            repository,
+            audit,
+            clock,
+            templates=dict(catalog.templates),
+            offers=offers,
+            consent=consent,
+            customers=customers,
+            roles=role_book,
+            locale_of=renderer.locale_for,
+            limits=broadcast_limits(settings),
+        )
         alerts = ComplianceAlerts(role_book, clock)
         gate = OutboundGate(
             ledger,
@@ -309,6 +334,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         offer_book=offers,
         secure_messages=secure_messages,
         ticket_desk=tickets,
+        broadcast_desk=broadcasts,
         guard=guard,
         free_text_mode=settings.agent_free_text,
         reply_reviews=ReplyReviews(repository, audit, clock),
@@ -347,6 +373,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_links=secure_links,
         secure_messages=secure_messages,
         tickets=tickets,
+        broadcasts=broadcasts,
         guard=guard,
         handoff_watch=HandoffWatch(
             tickets,

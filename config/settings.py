@@ -29,6 +29,8 @@ from urllib.parse import SplitResult, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from flows.broadcasts import FREE_BROADCAST_RATE, QuietHours, known_zone
+
 DEFAULT_CONTENT_PATH = Path(__file__).parent / "content" / "default.toml"
 
 _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
@@ -168,6 +170,10 @@ class Settings(BaseSettings):
     marketing_ids: IdList = ()
     compliance_ids: IdList = ()
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
+    broadcast_paid: bool = False
+    marketing_max_per_week: int = Field(default=2, ge=1, le=100)
+    quiet_hours: str = "21:00-09:00"
+    default_time_zone: str = "UTC"
     audit_anchor_file: Path | None = None
     audit_anchor_chat_id: int | None = Field(default=None, ge=-(2**53), le=2**53)
     consent_max_age_days: int = Field(default=730, ge=1, le=36500)
@@ -306,6 +312,34 @@ class Settings(BaseSettings):
         if not all(_CONTACT_SHAPE.fullmatch(contact) for contact in contacts):
             raise ValueError("a comma-separated list of phone numbers and email addresses, without spaces")
         return contacts
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value.strip().lower() in ("off", "none"):
+            return "00:00-00:00"
+        try:
+            QuietHours.parse(value)
+        except ValueError:
+            raise ValueError("must be HH:MM-HH:MM in local time, e.g. 21:00-09:00 (or off)") from None
+        return value.strip()
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        if not known_zone(value.strip()):
+            raise ValueError("must be an IANA time zone name such as Europe/Berlin or UTC")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _free_tier_rate(self) -> Settings:
+        """Above about 30 messages per second Telegram bans a bot unless it pays for the excess."""
+        if self.broadcast_rate > FREE_BROADCAST_RATE and not self.broadcast_paid:
+            raise ValueError(
+                f"BROADCAST_RATE above {FREE_BROADCAST_RATE} needs BROADCAST_PAID=true (Telegram's paid"
+                " broadcasts, charged in Stars)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

@@ -291,6 +291,11 @@ class ClaimsSource(Protocol):
         is asked on the gate's hot path."""
         ...
 
+    def personal_codes(self, user_id: int | None) -> frozenset[str]:
+        """Codes approved for this one recipient only (coupons minted for them from a valid offer); asked
+        only when a text holds a code the shared set does not."""
+        ...
+
 
 # --- sensitive data -----------------------------------------------------------------------------------------
 
@@ -656,7 +661,9 @@ class ContentChecker:
                 approved = self._claims.approved_claims()
             if not (claims.percents <= approved.percents and claims.amounts <= approved.amounts):
                 return "unapproved discount or price"
-            if not claims.codes <= approved.codes:
+            if not claims.codes <= approved.codes and not (
+                claims.codes - approved.codes <= self._claims.personal_codes(recipient)
+            ):
                 return "unapproved promo code"
         if free:
             for text, runs in scanned:

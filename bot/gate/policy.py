@@ -43,6 +43,9 @@ class _Stated:
     def approved_claims(self) -> ApprovedClaims:
         return self._claims
 
+    def personal_codes(self, user_id: int | None) -> frozenset[str]:
+        return frozenset()
+
 
 class ContentPolicy:
     def __init__(

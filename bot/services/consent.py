@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from bot.audit.trail import AuditTrail
 from bot.clock import Clock
@@ -48,6 +49,26 @@ class ConsentBook:
         if self._generation.get(user_id, 0) == generation:
             self._remember(user_id, state)
         return state
+
+    async def states(self, user_ids: Sequence[int]) -> dict[int, ConsentState]:
+        """`state` for many people in one query (a broadcast batch); cached like `state`."""
+        generations = {user_id: self._generation.get(user_id, 0) for user_id in user_ids}
+        missing = [user_id for user_id in user_ids if user_id not in self._cache]
+        found = await self._repository.consent_events(missing) if missing else {}
+        states: dict[int, ConsentState] = {}
+        for user_id in user_ids:
+            if user_id in self._cache:
+                states[user_id] = self._cache[user_id]
+                continue
+            state = ConsentState.derive(found.get(user_id, []))
+            if self._generation.get(user_id, 0) == generations[user_id]:
+                self._remember(user_id, state)
+            states[user_id] = state
+        return states
+
+    def marketing_now(self, user_id: int, state: ConsentState) -> Marketing:
+        """`marketing(state)`, but withdrawn from the moment a withdrawal arrives (as `may_market`)."""
+        return Marketing.WITHDRAWN if user_id in self._stopping else self.marketing(state)
 
     def _remember(self, user_id: int, state: ConsentState) -> None:
         self._cache[user_id] = state

@@ -141,6 +141,28 @@ class OfferBook:
         letters = base64.b32encode(mac).decode()[:12]
         return f"V-{letters[:4]}-{letters[4:8]}-{letters[8:]}"
 
+    def in_force_by_key(self, key: str) -> Offer | None:
+        """The offer with this key if it is deployed or approved now (whether or not valid today)."""
+        return self._catalog.get(key) or self._runtime.get(key)
+
+    def coupon_for(self, offer: Offer, user_id: int) -> str:
+        """A code minted from the offer's own for one customer (a broadcast with coupons): the offer's code
+        followed by a MAC, so it is personal, cannot be guessed, and the gate lets it go to that customer
+        only."""
+        mac = hmac.new(self._code_key, f"coupon\n{offer.key}\n{offer.digest}\n{user_id}".encode(), "sha256")
+        suffix = base64.b32encode(mac.digest()).decode()[:6]
+        return f"{offer.terms.code[:14]}{suffix}"
+
+    def personal_codes(self, user_id: int | None) -> frozenset[str]:
+        """The coupons minted for this customer from the offers valid now (what the gate also accepts for
+        them, and for nobody else)."""
+        if user_id is None:
+            return frozenset()
+        now = self._clock.now()
+        return frozenset(
+            self.coupon_for(offer, user_id) for offer in self.in_force() if offer.terms.valid_at(now)
+        )
+
     async def issue(self, offer: Offer, user_id: int) -> str:
         """Record that the offer is about to be sent to the customer (their /mydata lists it); its code."""
         code = self.code_for(offer, user_id)

@@ -211,6 +211,51 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX reply_reviews_by_status ON reply_reviews (status, id)",
         ),
     ),
+    Migration(
+        8,
+        "broadcasts and customer attributes",
+        (
+            # What a broadcast is narrowed by and scheduled in: the customer's time zone (IANA name) and
+            # tags (",vip,berlin,": commas around each, so a tag matches with LIKE '%,tag,%').
+            "ALTER TABLE users ADD COLUMN time_zone TEXT",
+            "ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+            # The plan (content, audience, send time, coupons) as canonical JSON; an approval binds to its
+            # digest, which also covers the approved content's own digest.
+            """CREATE TABLE broadcasts (
+                id INTEGER PRIMARY KEY,
+                author INTEGER NOT NULL,
+                plan TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN
+                    ('pending', 'approved', 'rejected', 'running', 'done', 'cancelled', 'stopped')),
+                created_at REAL NOT NULL,
+                decided_by INTEGER,
+                decided_at REAL,
+                reason TEXT,
+                started_at REAL,
+                finished_at REAL,
+                reported INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX broadcasts_by_status ON broadcasts (status, id)",
+            # One row per customer in a started broadcast; the state only moves forward:
+            # queued -> sending -> sent | failed | uncertain, or queued -> excluded | cancelled. A row found
+            # 'sending' after a crash becomes 'uncertain' and is never sent again (at most once).
+            """CREATE TABLE broadcast_recipients (
+                broadcast INTEGER NOT NULL REFERENCES broadcasts (id),
+                user_id INTEGER NOT NULL,
+                state TEXT NOT NULL CHECK (state IN
+                    ('queued', 'sending', 'sent', 'excluded', 'failed', 'uncertain', 'cancelled')),
+                reason TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                not_before REAL NOT NULL DEFAULT 0,
+                sent_at REAL,
+                message_id INTEGER,
+                PRIMARY KEY (broadcast, user_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX broadcast_recipients_due ON broadcast_recipients (state, broadcast, not_before)",
+            "CREATE INDEX broadcast_recipients_by_user ON broadcast_recipients (user_id, sent_at)",
+        ),
+    ),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import aiosqlite
 
+from bot.storage.broadcasts import BroadcastRepository, SqliteBroadcastQueries
 from flows.consent import Action, ConsentEvent, Scope, Via
 
 
@@ -153,7 +154,7 @@ _PROPOSAL_COLUMNS = (
 )
 
 
-class Repository(Protocol):
+class Repository(BroadcastRepository, Protocol):
     async def claim_update(self, bot_id: int, update_id: int, now: float) -> bool:
         """Record an update as taken; False if it was already taken (a redelivery)."""
         ...
@@ -327,7 +328,7 @@ class Repository(Protocol):
     async def close(self) -> None: ...
 
 
-class SqliteRepository:
+class SqliteRepository(SqliteBroadcastQueries):
     """`Repository` over one aiosqlite connection in autocommit mode.
 
     Every update is handled in its own task, and all of them share this connection; a statement run while
@@ -480,6 +481,7 @@ class SqliteRepository:
                 "customer_identifiers",
                 "secure_links",
                 "form_submissions",
+                "broadcast_recipients",
                 "users",
             ):
                 cursor = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608

@@ -242,6 +242,9 @@ def test_no_catalog_text_would_be_stopped_by_the_gates_content_checks() -> None:
         def approved_claims(self) -> ApprovedClaims:
             return ApprovedClaims()
 
+        def personal_codes(self, user_id: int | None) -> frozenset[str]:
+            return frozenset()
+
     catalog = load_catalog(DEFAULT_CONTENT_PATH)
     checker = ContentChecker(NothingApproved(), IdentifierIndex())
     texts = [(f"text:{key}", t) for key, entry in catalog.texts.items() for t in entry.templates.values()]
