@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -32,8 +32,10 @@ from bot.content import Catalog, Recipient, Renderer, RenderLedger, load_catalog
 from bot.delivery import UpdateFeeder
 from bot.errors import CatalogError
 from bot.gate import FloodControl, OutboundGate
+from bot.gate.pacing import Pacer
 from bot.gate.policy import ContentPolicy
 from bot.gate.recording import AuditedCalls
+from bot.gate.retry import FloodPause
 from bot.keys import Keys, load_keys
 from bot.services import ConsentBook, ContactRules, CustomerDirectory, PrivacyDesk, RoleBook
 from bot.services.broadcasts import BroadcastDesk, Limits
@@ -56,6 +58,9 @@ from config import ConfigError, Settings
 from flows.broadcasts import QuietHours
 from flows.faq import FaqIndex
 from flows.sensitive import Detector, Kind
+
+if TYPE_CHECKING:
+    from bot.telegram.broadcasting import BroadcastEngine
 
 log = logging.getLogger("guardbot.app")
 
@@ -88,6 +93,8 @@ class Guardbot:
     retention: Retention
     faq: FaqIndex
     bot: Bot
+    broadcast_bot: Bot
+    """The same bot through a session of its own with the broadcast pacer (see `create_bot`)."""
     dispatcher: Dispatcher
     closers: contextlib.AsyncExitStack
     feeder: UpdateFeeder = field(init=False)
@@ -132,6 +139,20 @@ class Guardbot:
             language = None if locale == self.catalog.default_locale else locale
             await self.bot.set_my_commands(commands, language_code=language)
 
+    def broadcast_engine(self) -> BroadcastEngine:
+        from bot.telegram.broadcasting import BroadcastEngine
+
+        return BroadcastEngine(
+            self.broadcasts,
+            self.repository,
+            sender=self.broadcast_bot,
+            notifier=self.bot,
+            renderer=self.renderer,
+            offers=self.offers,
+            roles=self.role_book,
+            clock=self.clock,
+        )
+
     async def close(self) -> None:
         """Log the stop, sign a final checkpoint, close the session and every database."""
         try:
@@ -153,14 +174,20 @@ def pin_response_models() -> tuple[type[Any], ...]:
     return (Response[Message], Response[bool], Response[User], Response[list[dict[str, Any]]])
 
 
-def create_bot(settings: Settings, gate: OutboundGate, clock: Clock) -> Bot:
-    """The aiogram Bot, with every call passing the gate first, then flood control."""
+def create_bot(
+    settings: Settings, gate: OutboundGate, clock: Clock, pause: FloodPause, pacer: Pacer | None = None
+) -> Bot:
+    """The aiogram Bot, with every call passing the gate first, then flood control (one pause for the
+    whole bot). The broadcast engine's bot also has the pacer, innermost, so retries are paced too, and
+    leaves server errors to the engine, which decides whether a send may be repeated."""
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
     api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(gate)
-    session.middleware(FloodControl(clock))
+    session.middleware(FloodControl(clock, pause=pause, retry_server_errors=pacer is None))
+    if pacer is not None:
+        session.middleware(pacer)
     # No parse mode: texts go out as plain text, so a placeholder value can never inject markup.
     return Bot(
         settings.bot_token.get_secret_value(),
@@ -285,7 +312,14 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         tickets = TicketDesk(repository, audit, clock)
         await tickets.load()
         privacy = PrivacyDesk(
-            customers, consent, offers, audit, clock, settings.mydata_interval_minutes, forms=secure_links
+            customers,
+            consent,
+            offers,
+            audit,
+            clock,
+            settings.mydata_interval_minutes,
+            forms=secure_links,
+            broadcasts=repository,
         )
         ledger = RenderLedger(clock)
         renderer = Renderer(catalog, ledger)
@@ -317,7 +351,10 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_messages = SecureLinkMessages(
             secure_links, renderer, mini_app=settings.public_base_url.startswith("https://")
         )
-        bot = create_bot(settings, gate, clock)
+        pause = FloodPause(clock)
+        bot = create_bot(settings, gate, clock, pause)
+        broadcast_bot = create_bot(settings, gate, clock, pause, Pacer(settings.broadcast_rate, pause))
+        stack.push_async_callback(broadcast_bot.session.close)
         alerts.bind(bot, renderer)
         secure_messages.bind(bot, customers)
         closers = stack.pop_all()
@@ -386,6 +423,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         retention=Retention(audit, clock, settings.retention_days, secure_links),
         faq=faq,
         bot=bot,
+        broadcast_bot=broadcast_bot,
         dispatcher=dispatcher,
         closers=closers,
     )

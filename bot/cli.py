@@ -1,21 +1,26 @@
 """`guardbot` / `python -m bot`: the operator's commands (DESIGN.md, "Commands of the program").
 
 Exit codes: 0 success (for `audit verify`: intact), 1 failure (`audit verify`: not intact), 2 unusable input
-(a setting, a file given on the command line). Heavy imports happen inside each command, after its input is
-checked, so a typo fails fast.
+(a setting, a file given on the command line, a customer file with a bad row). Heavy imports happen inside
+each command, after its input is checked, so a typo fails fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import csv
+import io
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import CatalogError, GuardbotError, SchemaError
-from config import ConfigError, load_settings
+from config import ConfigError, Settings, load_settings
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -55,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     export = audit_commands.add_parser("export", help="export the log as JSON Lines, for auditors")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     audit_commands.add_parser("checkpoint", help="print the latest signed checkpoint")
+
+    customers = commands.add_parser("customers", help="customer attributes imported from your CRM")
+    customers_commands = customers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    customers_import = customers_commands.add_parser(
+        "import", help="set time zones and tags from a CSV file (user_id,time_zone,tags); bot stopped"
+    )
+    customers_import.add_argument("file", metavar="FILE", help="the CSV file, or - for standard input")
     return parser
 
 
@@ -191,6 +203,142 @@ def _audit_checkpoint() -> int:
     return 0
 
 
+CUSTOMER_COLUMNS = ("user_id", "time_zone", "tags")
+_USER_ID = re.compile(r"[0-9]{1,16}")  # as for the *_IDS settings: 16 digits bound the parse
+_MAX_USER_ID = 2**52  # Telegram user ids are positive and below 2**52
+
+
+@dataclass(frozen=True)
+class CustomerAttributes:
+    """One valid row of a customer import."""
+
+    user_id: int
+    time_zone: str | None
+    tags: frozenset[str]
+
+
+def read_customers(text: str) -> tuple[list[CustomerAttributes], list[str]]:
+    """The rows of a customer CSV, or (when any is bad) none and one problem per bad cell.
+
+    Every row is checked before anything is written, so a bad file changes nothing. A problem names the
+    line and the column but never quotes the value: the file is the operator's CRM export, and what it
+    holds about a person stays out of terminals and CI logs. Not even the header is quoted, since a file
+    without one starts with a customer.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[CustomerAttributes] = []
+    problems: list[str] = []
+    columns: dict[str, int] | None = None
+    seen: dict[int, int] = {}
+    start = 1
+    try:
+        for record in reader:
+            line, start = start, reader.line_num + 1  # a quoted cell may span lines: name the first
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines, and the ",," rows spreadsheets leave at the end
+            if columns is None:
+                columns = _customer_columns(record)
+                if columns is None:
+                    return [], [
+                        f"line {line}: the header must name the columns {', '.join(CUSTOMER_COLUMNS)}, "
+                        "each once, and no others"
+                    ]
+                continue
+            row, found = _customer_row(record, columns, line, seen)
+            problems.extend(found)
+            if row is not None:
+                seen[row.user_id] = line
+                rows.append(row)
+    except csv.Error:
+        problems.append(f"line {reader.line_num}: not valid CSV (a stray or unclosed quote?)")
+    if columns is None and not problems:
+        problems.append(f"line 1: no header (expected the columns {', '.join(CUSTOMER_COLUMNS)})")
+    return ([] if problems else rows), problems
+
+
+def _customer_columns(header: list[str]) -> dict[str, int] | None:
+    """Where each column is (any order, any case), or None unless the header names exactly ours."""
+    names = [name.strip().lower() for name in header]
+    if sorted(names) != sorted(CUSTOMER_COLUMNS):
+        return None
+    return {name: names.index(name) for name in CUSTOMER_COLUMNS}
+
+
+def _customer_row(
+    record: list[str], columns: dict[str, int], line: int, seen: dict[int, int]
+) -> tuple[CustomerAttributes | None, list[str]]:
+    from flows.broadcasts import known_zone, parse_tags
+
+    if len(record) != len(columns):
+        return None, [f"line {line}: {len(record)} fields, expected {len(columns)}"]
+    user_id_cell, zone_cell, tags_cell = (record[columns[name]].strip() for name in CUSTOMER_COLUMNS)
+    problems = []
+    user_id = int(user_id_cell) if _USER_ID.fullmatch(user_id_cell) else 0
+    if not 0 < user_id < _MAX_USER_ID:
+        problems.append(f"line {line}, user_id: not a Telegram user id (a whole number from 1 to 2^52-1)")
+    elif user_id in seen:
+        problems.append(f"line {line}, user_id: the same customer as on line {seen[user_id]}")
+    if zone_cell and not known_zone(zone_cell):
+        problems.append(f"line {line}, time_zone: not an IANA time zone name (such as Europe/Berlin)")
+    tags = parse_tags(",".join(tags_cell.split()))  # separated by ";" or by spaces inside the cell
+    if tags is None:
+        problems.append(
+            f"line {line}, tags: each tag is a-z, 0-9, _ or - (up to 32 characters), separated by ; or spaces"
+        )
+    if problems or tags is None:
+        return None, problems
+    return CustomerAttributes(user_id, zone_cell or None, tags), []
+
+
+def _customers_import(file: str) -> int:
+    """`guardbot customers import FILE`: all rows or none, then one audit entry with the count."""
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else _input_file(Path(file), "FILE").read_bytes()
+        text = data.decode("utf-8-sig")  # spreadsheet programs often write a byte-order mark
+    except UnicodeDecodeError:
+        raise ConfigError("FILE", "not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError("FILE", f"cannot read {file} ({exc.strerror})") from None
+    rows, problems = read_customers(text)
+    if problems:
+        for problem in problems:
+            print(f"guardbot: {problem}", file=sys.stderr)
+        print(f"guardbot: {len(problems)} problem(s); nothing was imported", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = load_settings()
+    from bot.lock import hold_data_dir
+
+    with hold_data_dir(settings.data_dir):
+        asyncio.run(_write_customers(settings, rows))
+    print(f"imported {len(rows)} customer{'' if len(rows) == 1 else 's'}")
+    return 0
+
+
+async def _write_customers(settings: Settings, rows: Sequence[CustomerAttributes]) -> None:
+    """Write the rows, then record the import. The entry says what was done, so it comes after the
+    writes; an interrupted import left some rows and no entry, and running it again (it sets, never adds)
+    completes it and logs it. The entry holds the count only: the attributes themselves are personal."""
+    from bot.app import open_audit
+    from bot.clock import SystemClock
+    from bot.keys import load_keys
+    from bot.storage import SqliteRepository, open_database
+
+    clock = SystemClock()
+    keys = load_keys(settings, create=False)  # before the database: a first run must not look keyless
+    async with contextlib.AsyncExitStack() as stack:
+        repository = SqliteRepository(
+            await open_database(settings.database_path, clock.now(), secure_delete=True)
+        )
+        stack.push_async_callback(repository.close)
+        audit = await open_audit(settings, keys, clock, stack)
+        now = clock.now()
+        for row in rows:
+            await repository.set_customer_attributes(
+                row.user_id, time_zone=row.time_zone, tags=row.tags, now=now
+            )
+        await audit.record("customers.imported", data={"rows": len(rows)}, critical=True)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run()
@@ -200,6 +348,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_shell(args.data_dir)
     if args.command == "content":
         return _content_check(args.path)
+    if args.command == "customers":
+        return _customers_import(args.file)
     if args.command == "keys":
         if args.action == "init":
             return _keys_init()

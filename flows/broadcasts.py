@@ -195,7 +195,7 @@ class Plan:
             "content_digest": self.content_digest,
             "locales": sorted(self.locales),
             "tags": sorted(self.tags),
-            "send_at": self.send_at,
+            "send_at": int(self.send_at),
             "coupons": self.coupons,
         }
 

@@ -166,6 +166,17 @@ class Renderer:
         )
         return self._issue(to, text, origin)
 
+    def template_preview(self, template_id: str, to: Recipient) -> Rendered:
+        """A marketing template shown to the staff member proposing a broadcast of it: the same words, but
+        not marketing (they may have no marketing consent, and it asks nothing of them), under its own key
+        `preview:template:ID` so that the audit log never counts it as a marketing message sent."""
+        template = self.catalog.templates.get(template_id)
+        if template is None:
+            raise RenderError(f"{template_id}: no such template in the catalog")
+        locale, text = self._pick(template.texts, to.locale)
+        origin = Origin(f"preview:template:{template_id}", template.digest, locale, self.catalog.version)
+        return self._issue(to, text, origin)
+
     def attachment(self, key: str, to: Recipient, filename: str, data: bytes) -> str:
         """Issue a file the bot built for this recipient from their own records (their data export).
 
@@ -185,13 +196,17 @@ class Renderer:
         locale, text = self._pick(offer.terms.texts, to.locale)
         return Fragment(text, Origin(f"offer:{offer.key}", offer.digest, locale, self.catalog.version))
 
-    def offer_card(self, offer: Offer, to: Recipient, check: str, *, marketing: bool = False) -> Rendered:
+    def offer_card(
+        self, offer: Offer, to: Recipient, check: str, *, marketing: bool = False, code: str | None = None
+    ) -> Rendered:
         """An offer as a customer receives it: its words, code, validity and verification code. Issued under
         the offer's own key and digest, so the audit log names the offer version sent; `marketing` when it
-        is pushed (a broadcast) rather than asked for (`/offers`)."""
+        is pushed (a broadcast) rather than asked for (`/offers`). `code` replaces the offer's own code
+        with a coupon minted from it for this recipient (`OfferBook.coupon_for`), which the gate passes to
+        them only."""
         fields = {
             "offer": [self.offer_text(offer, to)],
-            "code": offer.terms.code,
+            "code": offer.terms.code if code is None else code,
             "until": offer.terms.valid_until,
             "check": check,
         }

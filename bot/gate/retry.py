@@ -1,7 +1,10 @@
 """Honouring Telegram's flood control and riding out its transient errors (aiogram does not retry).
 
 A 429 is Telegram telling the *bot* to slow down, so every call waits until `retry_after` has passed, not
-only the one that got it. Server errors are retried a bounded number of times with backoff.
+only the one that got it: the pause is one `FloodPause`, shared by every session of the bot (the
+conversation's and the broadcast engine's) and by the broadcast pacer. Server errors are retried a bounded
+number of times with backoff, except where the caller retries itself (the broadcast engine, which must
+decide whether a send is repeated).
 """
 
 from __future__ import annotations
@@ -22,14 +25,40 @@ from bot.clock import Clock
 log = logging.getLogger("guardbot.retry")
 
 
+class FloodPause:
+    """Until when Telegram asked the bot to send nothing (wall-clock seconds; 0: no pause)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.resume_at = 0.0
+
+    def extend(self, retry_after: float) -> None:
+        self.resume_at = max(self.resume_at, self._clock.now() + retry_after)
+
+    def left(self) -> float:
+        return self.resume_at - self._clock.now()
+
+    async def wait(self) -> None:
+        """Return once no pause is in force (a pause extended meanwhile is waited for too)."""
+        while (wait := self.left()) > 0:
+            await self._clock.sleep(wait)
+
+
 class FloodControl(BaseRequestMiddleware):
     def __init__(
-        self, clock: Clock, max_attempts: int = 5, backoff: tuple[float, ...] = (0.5, 1.0, 2.0)
+        self,
+        clock: Clock,
+        max_attempts: int = 5,
+        backoff: tuple[float, ...] = (0.5, 1.0, 2.0),
+        *,
+        pause: FloodPause | None = None,
+        retry_server_errors: bool = True,
     ) -> None:
         self._clock = clock
         self._max_attempts = max_attempts
         self._backoff = backoff
-        self._resume_at = 0.0
+        self.pause = pause or FloodPause(clock)
+        self._retry_server_errors = retry_server_errors
 
     async def __call__(
         self,
@@ -42,21 +71,19 @@ class FloodControl(BaseRequestMiddleware):
         attempt = 0
         while True:
             attempt += 1
-            wait = self._resume_at - self._clock.now()
-            if wait > 0:
-                await self._clock.sleep(wait)
+            await self.pause.wait()
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if attempt >= self._max_attempts:
                     raise
-                self._resume_at = max(self._resume_at, self._clock.now() + exc.retry_after)
+                self.pause.extend(exc.retry_after)
                 log.warning(
                     "telegram.flood_control",
                     extra={"method": method.__api_method__, "retry_after": exc.retry_after},
                 )
             except TelegramServerError:
-                if attempt >= self._max_attempts:
+                if attempt >= self._max_attempts or not self._retry_server_errors:
                     raise
                 delay = self._backoff[min(attempt - 1, len(self._backoff) - 1)]
                 log.warning(

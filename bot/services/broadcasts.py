@@ -63,7 +63,8 @@ class Verdicts:
 
     send: list[Due]
     outcomes: list[Outcome]
-    excluded: dict[str, int]
+    excluded: dict[int, dict[str, int]]
+    """Per broadcast: how many were excluded, by reason."""
 
 
 Content = Template | Offer
@@ -286,7 +287,7 @@ class BroadcastDesk:
         limits = self.limits
         send: list[Due] = []
         outcomes: list[Outcome] = []
-        excluded: dict[str, int] = {}
+        excluded: dict[int, dict[str, int]] = {}
         for item in due:
             locale = self._locale_of(item.language_code)
             who = Recipient(
@@ -329,13 +330,56 @@ class BroadcastDesk:
                 outcomes.append(
                     Outcome(item.broadcast, item.user_id, State.EXCLUDED, why.value, 0.0, item.attempts)
                 )
-                excluded[why.value] = excluded.get(why.value, 0) + 1
+                counts = excluded.setdefault(item.broadcast, {})
+                counts[why.value] = counts.get(why.value, 0) + 1
             else:
                 send.append(item)
         return Verdicts(send, outcomes, excluded)
 
     async def progress(self, broadcast_id: int) -> Progress:
         return Progress.from_counts(await self._repository.recipient_counts(broadcast_id))
+
+    # --- the record ---------------------------------------------------------------------------------------
+
+    async def audit_excluded(self, broadcast_id: int, counts: dict[str, int]) -> None:
+        """Who was left out in a round, by reason (counts only: each person's own record says the rest)."""
+        await self._audit.record("broadcast.excluded", data={"broadcast": broadcast_id, "excluded": counts})
+
+    async def audit_uncertain(self, broadcast_id: int, count: int) -> None:
+        await self._audit.record(
+            "broadcast.uncertain",
+            data={"broadcast": broadcast_id, "recipients": count, "why": "interrupted; never resent"},
+            critical=True,
+        )
+
+    async def unreported(self) -> list[BroadcastRow]:
+        """Ended broadcasts whose final report has not gone out yet."""
+        rows = []
+        for status in (Status.DONE, Status.CANCELLED, Status.STOPPED):
+            rows += [row for row in await self._repository.broadcasts(status=status) if not row.reported]
+        return rows
+
+    async def finished(self, row: BroadcastRow, progress: Progress) -> bool:
+        """Log the final counts of an ended broadcast, once (False if already logged, or if sends are still
+        in flight)."""
+        if progress.remaining:
+            return False
+        if not await self._repository.mark_reported(row.id):
+            return False
+        await self._audit.record(
+            "broadcast.finished",
+            data={
+                "broadcast": row.id,
+                "status": row.status,
+                "sent": progress.sent,
+                "excluded": dict(progress.excluded),
+                "failed": progress.failed,
+                "uncertain": progress.uncertain,
+                "cancelled": progress.cancelled,
+            },
+            critical=True,
+        )
+        return True
 
 
 def plan_of(row: BroadcastRow) -> Plan:

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.audit.trail import AuditTrail
 from bot.clock import Clock
@@ -20,6 +20,7 @@ from bot.services.consent import ConsentBook
 from bot.services.customers import CustomerDirectory
 from bot.services.offers import OfferBook
 from bot.services.secure_links import SecureLinks
+from flows.broadcasts import tags_of
 from flows.consent import Marketing, marketing_expiry
 
 log = logging.getLogger("guardbot.privacy")
@@ -34,6 +35,7 @@ ERASED_TABLES = (
     "customer_identifiers",
     "secure_links",
     "form_submissions",
+    "broadcast_recipients",
 )
 
 _DIRECTIONS = {"in.update": "from_you", "out.call": "to_you", "gate.refused": "blocked_before_sending"}
@@ -41,6 +43,12 @@ _DIRECTIONS = {"in.update": "from_you", "out.call": "to_you", "gate.refused": "b
 
 def iso(moment: float | None) -> str | None:
     return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")
+
+
+class BroadcastHistory(Protocol):
+    """Which broadcasts a person was in (the repository provides it): the export must show them too."""
+
+    async def broadcasts_to(self, user_id: int) -> list[tuple[int, str, str | None, float | None]]: ...
 
 
 class PrivacyDesk:
@@ -53,8 +61,10 @@ class PrivacyDesk:
         clock: Clock,
         export_interval_minutes: int,
         forms: SecureLinks | None = None,
+        broadcasts: BroadcastHistory | None = None,  # the repository; without it, no broadcasts are listed
     ) -> None:
         self._forms = forms
+        self._broadcasts = broadcasts
         self._customers = customers
         self._consent = consent
         self._offers = offers
@@ -96,6 +106,7 @@ class PrivacyDesk:
         offers_sent = await self._offers.sent_to(user_id)
         identifiers = await self._customers.identifiers_of(user_id)
         forms = await self._forms.masked_submissions(user_id, viewer=user_id) if self._forms else []
+        broadcasts = await self._broadcasts.broadcasts_to(user_id) if self._broadcasts else []
         return {
             "format": EXPORT_FORMAT,
             "generated_at": iso(self._clock.now()),
@@ -108,6 +119,9 @@ class PrivacyDesk:
                 "last_seen": iso(profile.last_seen),
                 "blocked_bot_at": iso(profile.blocked_at),
                 "last_export_at": iso(profile.last_export_at),
+                # Imported by the operator from their CRM (`guardbot customers import`), for broadcasts.
+                "time_zone": profile.time_zone,
+                "tags": sorted(tags_of(profile.tags)),
                 "identifiers": [{"kind": kind, "value": value} for kind, value in identifiers],
             },
             "consent": {
@@ -157,6 +171,10 @@ class PrivacyDesk:
             "secure_form_submissions": [
                 {"form": row.form, "submitted_at": iso(row.submitted_at), "fields": values}
                 for row, values in forms
+            ],
+            "broadcasts": [
+                {"broadcast": broadcast, "state": state, "reason": reason, "sent_at": iso(sent_at)}
+                for broadcast, state, reason, sent_at in broadcasts
             ],
         }
 

@@ -38,6 +38,10 @@ class CustomerRow:
     last_seen: float
     blocked_at: float | None
     last_export_at: float | None
+    time_zone: str | None = None
+    """IANA name, imported by the operator (`guardbot customers import`): Telegram does not tell a bot."""
+    tags: str = ""
+    """Imported audience tags, stored as ",a,b," (`flows.broadcasts.tags_of` reads them)."""
 
 
 @dataclass(frozen=True)
@@ -421,8 +425,8 @@ class SqliteRepository(SqliteBroadcastQueries):
     async def customer(self, user_id: int) -> CustomerRow | None:
         async with self._exclusive() as conn:
             cursor = await conn.execute(
-                "SELECT user_id, language_code, first_seen, last_seen, blocked_at, last_export_at "
-                "FROM users WHERE user_id = ?",
+                "SELECT user_id, language_code, first_seen, last_seen, blocked_at, last_export_at, "
+                "time_zone, tags FROM users WHERE user_id = ?",
                 (user_id,),
             )
             row = await cursor.fetchone()

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from flows.broadcasts import ContentKind
 from flows.offers import Audience
 
 
@@ -54,6 +55,42 @@ class AudienceChoice(CallbackData, prefix="aud"):
 
 class DraftChoice(CallbackData, prefix="draft"):
     """Submit or drop the proposal just previewed."""
+
+    submit: bool
+
+
+class BroadcastPick(CallbackData, prefix="bpick"):
+    """The content a proposed broadcast sends (the guided /broadcast_new flow): a catalog template or an
+    approved offer. Build it with `of` and read it with `content_key`: an offer key holds ":"
+    (`runtime:12`), aiogram's separator, so it travels as `runtime.12` (no key holds a ".")."""
+
+    kind: ContentKind
+    key: str
+
+    @classmethod
+    def of(cls, kind: ContentKind, content_key: str) -> BroadcastPick:
+        return cls(kind=kind, key=content_key.replace(":", "."))
+
+    @property
+    def content_key(self) -> str:
+        return self.key.replace(".", ":")
+
+
+class BroadcastLanguage(CallbackData, prefix="blang"):
+    """The one language a proposed broadcast is narrowed to; "" for every language."""
+
+    locale: str
+
+
+class BroadcastCoupons(CallbackData, prefix="bcoup"):
+    """Whether each recipient of an offer broadcast gets their own coupon minted from the offer's code."""
+
+    coupons: bool
+
+
+class BroadcastSubmit(CallbackData, prefix="bsub"):
+    """Submit or drop the broadcast just previewed. Not `DraftChoice`: the offer flow answers that one as
+    stale outside its own step, and its router is tried first."""
 
     submit: bool
 

@@ -6,11 +6,18 @@ its rows on export, which cost a third of a millisecond per reply on the hot pat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content import Recipient, Renderer
+from bot.content.catalog import Template
 from bot.telegram.callbacks import (
     AudienceChoice,
+    BroadcastCoupons,
+    BroadcastLanguage,
+    BroadcastPick,
+    BroadcastSubmit,
     Choice,
     ConsentChoice,
     DraftChoice,
@@ -21,7 +28,8 @@ from bot.telegram.callbacks import (
     TalkToPerson,
     Unsubscribe,
 )
-from flows.offers import Audience
+from flows.broadcasts import ContentKind
+from flows.offers import Audience, Offer
 
 
 def faq_menu(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
@@ -67,8 +75,8 @@ def _keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
 
 
-def _button(renderer: Renderer, to: Recipient, key: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=renderer.text(key, to), callback_data=data)
+def _button(renderer: Renderer, to: Recipient, key: str, data: str, **fields: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=renderer.text(key, to, **fields), callback_data=data)
 
 
 def notice_choices(renderer: Renderer, to: Recipient, version: str) -> InlineKeyboardMarkup:
@@ -163,4 +171,68 @@ def rating_buttons(renderer: Renderer, to: Recipient, ticket: int) -> InlineKeyb
             _button(renderer, to, "button.rate_ok", Rating(ticket=ticket, score=2).pack()),
             _button(renderer, to, "button.rate_poor", Rating(ticket=ticket, score=1).pack()),
         ]
+    )
+
+
+def _offer_label(renderer: Renderer, to: Recipient, offer: Offer) -> str:
+    """`runtime:12` → "Offer #12" (its proposal number); `catalog:winter` → "Offer: winter"."""
+    source, _, name = offer.key.partition(":")
+    if source == "runtime" and name.isascii() and name.isdigit():
+        return renderer.text("button.broadcast_runtime_offer", to, id=int(name))
+    return renderer.text("button.broadcast_catalog_offer", to, name=name)
+
+
+def broadcast_content_choices(
+    renderer: Renderer, to: Recipient, templates: Iterable[Template], offers: Iterable[Offer]
+) -> InlineKeyboardMarkup:
+    """One button per catalog template, then one per approved offer valid now, one per row."""
+    rows = [
+        [
+            _button(
+                renderer,
+                to,
+                "button.broadcast_template",
+                BroadcastPick.of(ContentKind.TEMPLATE, template.id).pack(),
+                name=template.id,
+            )
+        ]
+        for template in templates
+    ]
+    rows += [
+        [
+            InlineKeyboardButton(
+                text=_offer_label(renderer, to, offer),
+                callback_data=BroadcastPick.of(ContentKind.OFFER, offer.key).pack(),
+            )
+        ]
+        for offer in offers
+    ]
+    return _keyboard(*rows)
+
+
+def broadcast_language_choices(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    """A button for all languages, then one per catalog locale (the default first), four to a row."""
+    default = renderer.catalog.default_locale
+    locales = [default, *sorted(renderer.catalog.locales - {default})]
+    buttons = [
+        _button(renderer, to, "button.language", BroadcastLanguage(locale=locale).pack(), locale=locale)
+        for locale in locales
+    ]
+    return _keyboard(
+        [_button(renderer, to, "button.all_languages", BroadcastLanguage(locale="").pack())],
+        *(buttons[start : start + 4] for start in range(0, len(buttons), 4)),
+    )
+
+
+def broadcast_coupon_choices(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    return _keyboard(
+        [_button(renderer, to, "button.coupons_yes", BroadcastCoupons(coupons=True).pack())],
+        [_button(renderer, to, "button.coupons_no", BroadcastCoupons(coupons=False).pack())],
+    )
+
+
+def broadcast_submit_choices(renderer: Renderer, to: Recipient) -> InlineKeyboardMarkup:
+    return _keyboard(
+        [_button(renderer, to, "button.submit", BroadcastSubmit(submit=True).pack())],
+        [_button(renderer, to, "button.cancel", BroadcastSubmit(submit=False).pack())],
     )

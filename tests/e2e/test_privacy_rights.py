@@ -10,10 +10,15 @@ from typing import Any
 
 from bot.app import Guardbot, create_guardbot
 from bot.emulator import BotApiEmulator, ChatMessage
+from bot.services.privacy import PrivacyDesk, iso
+from bot.storage.broadcasts import Outcome
 from config import Settings
+from flows.broadcasts import Exclusion, State
 from tests.helpers import (
     ACCEPT,
+    COMPLIANCE_ID,
     DAY,
+    MARKETER_ID,
     MARKETING_YES,
     MovableClock,
     guardbot_cli,
@@ -64,6 +69,9 @@ async def test_mydata_returns_what_the_database_holds(
     await ann.wait_for_bot_message(starts("Done: you will receive no more offers"))
     ann.press(notice.message_id, MARKETING_YES)  # changed her mind
     await ann.wait_for_bot_message(starts("You will receive offers"))
+    await guardbot.repository.set_customer_attributes(  # as `guardbot customers import` sets them
+        ann.id, time_zone="Europe/Berlin", tags={"vip", "berlin"}, now=guardbot.clock.now()
+    )
 
     message, export = await request_export(ann)
     assert message.protect_content
@@ -73,10 +81,14 @@ async def test_mydata_returns_what_the_database_holds(
     assert message.document.filename == "my-data.json"
 
     (user_row,) = rows(
-        settings.database_path, "SELECT user_id, language_code FROM users WHERE user_id = ?", ann.id
+        settings.database_path,
+        "SELECT user_id, language_code, time_zone, tags FROM users WHERE user_id = ?",
+        ann.id,
     )
     assert export["profile"]["telegram_user_id"] == user_row[0]
     assert export["profile"]["language_code"] == user_row[1] == "en"
+    assert export["profile"]["time_zone"] == user_row[2] == "Europe/Berlin"
+    assert export["profile"]["tags"] == ["berlin", "vip"] and user_row[3] == ",berlin,vip,"
     ledger = rows(
         settings.database_path,
         "SELECT scope, action, notice_version, via, detail, message_id, audit_seq FROM consent_events "
@@ -120,6 +132,7 @@ async def test_mydata_returns_what_the_database_holds(
     received = [t for m in export["messages"] if m["direction"] == "to_you" for t in m["content"]["texts"]]
     assert any(t.startswith("Hello, Ann!") for t in received)
     assert export["tickets"] == export["offers_sent"] == export["secure_form_submissions"] == []
+    assert export["broadcasts"] == []
 
     # Rate-limited.
     ann.send("/mydata")
@@ -286,3 +299,59 @@ async def test_marketing_consent_expires_after_consent_max_age_days(
         gus.press(status.message_id, MARKETING_YES)
         await gus.wait_for_bot_message(starts("You will receive offers"))
         assert await app.consent.may_market(gus.id)
+
+
+async def test_mydata_shows_the_imported_attributes_and_every_broadcast_the_customer_was_in(
+    tmp_path: Path, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """From the operator's CRM file to the customer's export: the zone and tags imported about them, and
+    each broadcast they were in, sent or not (and why not)."""
+    ivy = emulator.user(4501, first_name="Ivy")
+    async with running_bot(settings):
+        await onboard(ivy, marketing=True)
+    crm = tmp_path / "customers.csv"
+    crm.write_text(f"user_id,time_zone,tags\n{ivy.id},Europe/Vienna,vip;wholesale\n")
+    imported = guardbot_cli("customers", "import", str(crm), data_dir=settings.data_dir)
+    assert imported.returncode == 0, imported.stderr
+
+    app = await create_guardbot(settings)  # not serving: no engine picks up the broadcasts made here
+    try:
+        repository, now = app.repository, app.clock.now()
+        sent = await repository.add_broadcast(MARKETER_ID, "{}", "digest-1", now)
+        quiet = await repository.add_broadcast(MARKETER_ID, "{}", "digest-2", now)
+        for broadcast, digest in ((sent, "digest-1"), (quiet, "digest-2")):
+            assert await repository.decide_broadcast(
+                broadcast, digest=digest, status="approved", decider=COMPLIANCE_ID, now=now, reason=None
+            )
+            assert await repository.start_broadcast(broadcast, [ivy.id], now)
+        assert await repository.settle_and_claim([], [], [(sent, ivy.id)], now) == [(sent, ivy.id)]
+        await repository.settle_and_claim(
+            [
+                Outcome(sent, ivy.id, State.SENT, message_id=77),
+                Outcome(quiet, ivy.id, State.EXCLUDED, reason=Exclusion.QUIET_HOURS),
+            ],
+            [],
+            [],
+            now,
+        )
+        desk = PrivacyDesk(
+            app.customers,
+            app.consent,
+            app.offers,
+            app.audit,
+            app.clock,
+            settings.mydata_interval_minutes,
+            forms=app.secure_links,
+            broadcasts=app.repository,
+        )
+        export = await desk.collect(ivy.id)
+    finally:
+        await app.close()
+
+    assert export["profile"]["time_zone"] == "Europe/Vienna"
+    assert export["profile"]["tags"] == ["vip", "wholesale"]
+    assert export["broadcasts"] == [
+        {"broadcast": sent, "state": "sent", "reason": None, "sent_at": iso(now)},
+        {"broadcast": quiet, "state": "excluded", "reason": "quiet_hours", "sent_at": None},
+    ]
+    json.dumps(export)  # still plain JSON

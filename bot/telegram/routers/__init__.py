@@ -8,6 +8,7 @@ from bot.telegram.filters import IsStaff
 from bot.telegram.routers import (
     admin,
     agent,
+    broadcasts,
     compliance,
     customer,
     edits,
@@ -29,7 +30,11 @@ def create_staff_router() -> Router:
     staff.message.filter(IsStaff())
     staff.callback_query.filter(IsStaff())
     staff.include_routers(
-        admin.create_router(), compliance.create_router(), marketing.create_router(), agent.create_router()
+        admin.create_router(),
+        compliance.create_router(),
+        marketing.create_router(),
+        broadcasts.create_router(),
+        agent.create_router(),
     )
     return staff
 

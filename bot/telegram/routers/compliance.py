@@ -1,21 +1,25 @@
 """Compliance commands: `/audit` verifies the audit log and reports; `/pending`, `/approve ID` and
-`/reject ID REASON` decide on proposals (never one's own). The whole router needs `compliance`."""
+`/reject ID REASON` decide on proposals (never one's own): offers (`12`), agents' reviewed replies (`R12`)
+and broadcasts (`B12`). The whole router needs `compliance`."""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.audit.auditor import Auditor
 from bot.audit.trail import AuditTrail
 from bot.content import Recipient, Renderer
-from bot.errors import GateRefused
+from bot.errors import GateRefused, RenderError
 from bot.services import CustomerDirectory
+from bot.services.broadcasts import BroadcastDesk, plan_of
 from bot.services.offers import Decision, OfferBook, terms_of
 from bot.services.reviews import ReplyReviews
+from bot.telegram.broadcast_texts import dry_run_fragment, plan_fragment
 from bot.telegram.filters import HasRole
 from bot.telegram.notify import alert_words, customer_recipient, notify
 from bot.telegram.secure import SecureLinkMessages
@@ -68,12 +72,14 @@ async def list_pending(
     message: Message,
     offer_book: OfferBook,
     reply_reviews: ReplyReviews,
+    broadcast_desk: BroadcastDesk,
     renderer: Renderer,
     recipient: Recipient,
 ) -> None:
     pending = await offer_book.pending()
     replies = await reply_reviews.pending()
-    if not pending and not replies:
+    broadcasts = await broadcast_desk.pending()
+    if not pending and not replies and not broadcasts:
         await message.answer(renderer.text("pending.empty", recipient))
         return
     for reply, text in replies[:MAX_LISTED]:
@@ -105,6 +111,20 @@ async def list_pending(
                 code=terms.code,
                 until=terms.valid_until,
                 audience=terms.audience.value,
+            )
+        )
+    for broadcast in broadcasts[:MAX_LISTED]:
+        # The dry run as of now: who would get it at its send time, who not and why.
+        plan = plan_of(broadcast)
+        dry = await broadcast_desk.dry_run(plan)
+        await message.answer(
+            renderer.text(
+                "pending.broadcast",
+                recipient,
+                id=broadcast.id,
+                author=broadcast.author,
+                plan=[plan_fragment(renderer, recipient, plan)],
+                dry_run=[dry_run_fragment(renderer, recipient, dry)],
             )
         )
 
@@ -156,12 +176,77 @@ async def decide_reply(
     await notify(bot, renderer, row.agent, "review.sent", id=review_id)
 
 
+_BROADCAST_REFUSED = {
+    Decision.OWN: "decide.own",
+    Decision.NOT_FOUND: "broadcast.not_found",
+    Decision.NOT_PENDING: "broadcast.not_pending",
+}
+
+
+async def _tell_rejected(
+    bot: Bot, renderer: Renderer, author: int, broadcast_id: int, digest: str, reason: str
+) -> None:
+    """Tell a broadcast's author it was rejected and why. The reason is the decider's own words, so it goes
+    out as a text under review (every content check, as for a proposal shown to staff); should the gate
+    stop it, the author is still told, without the words. Never fails the decision already made."""
+    to = renderer.recipient(author, None)
+    try:
+        notice = renderer.review(
+            "broadcast.rejected_notice",
+            to,
+            broadcast_id,
+            digest,
+            id=broadcast_id,
+            reason=[renderer.proposal_text(reason)],
+        )
+        await bot.send_message(author, notice)
+    except (GateRefused, RenderError):  # refused by the gate, or too long with the reason
+        await notify(bot, renderer, author, "broadcast.rejected_notice_plain", id=broadcast_id)
+    except TelegramAPIError as exc:
+        log.warning(
+            "notify.not_sent", extra={"key": "broadcast.rejected_notice", "error": type(exc).__name__}
+        )
+
+
+async def decide_broadcast(
+    message: Message,
+    args: str,
+    approve: bool,
+    bot: Bot,
+    broadcast_desk: BroadcastDesk,
+    renderer: Renderer,
+    recipient: Recipient,
+) -> None:
+    """`/approve B12` lets the engine send broadcast 12 at its time; `/reject B12 REASON` ends it. Never the
+    author's own (four eyes), and a rejection needs its reason, which the author is told."""
+    assert message.from_user is not None
+    broadcast_id, reason = parse_proposal_ref(args)
+    if broadcast_id is None or (not approve and not reason):
+        await message.answer(renderer.text("decide.usage", recipient))
+        return
+    row = await broadcast_desk.get(broadcast_id)
+    outcome = await broadcast_desk.decide(
+        broadcast_id, message.from_user.id, approve=approve, reason=reason or None
+    )
+    if outcome is not Decision.DONE or row is None:
+        key = _BROADCAST_REFUSED.get(outcome, "broadcast.not_found")
+        await message.answer(renderer.text(key, recipient, id=broadcast_id))
+        return
+    if approve:
+        await message.answer(renderer.text("broadcast.approved", recipient, id=broadcast_id))
+        await notify(bot, renderer, row.author, "broadcast.approved_notice", id=broadcast_id)
+        return
+    await message.answer(renderer.text("broadcast.rejected", recipient, id=broadcast_id))
+    await _tell_rejected(bot, renderer, row.author, broadcast_id, row.digest, reason)
+
+
 async def decide(
     message: Message,
     command: CommandObject,
     bot: Bot,
     offer_book: OfferBook,
     reply_reviews: ReplyReviews,
+    broadcast_desk: BroadcastDesk,
     customers: CustomerDirectory,
     renderer: Renderer,
     recipient: Recipient,
@@ -171,6 +256,9 @@ async def decide(
     args = (command.args or "").strip()
     if args[:1] in ("R", "r"):
         await decide_reply(message, args[1:], approve, bot, reply_reviews, customers, renderer, recipient)
+        return
+    if args[:1] in ("B", "b"):
+        await decide_broadcast(message, args[1:], approve, bot, broadcast_desk, renderer, recipient)
         return
     proposal_id, reason = parse_proposal_ref(command.args)
     if proposal_id is None or (not approve and not reason):

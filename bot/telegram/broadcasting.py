@@ -1,0 +1,270 @@
+"""The broadcast engine: sends approved broadcasts, each recipient at most once, at Telegram's pace.
+
+It runs in the bot process beside polling. Each round it starts broadcasts whose time has come, takes the
+next due recipients, judges each one *now* (consent, opt-out, weekly cap, quiet hours, reachability), and in
+one transaction records the previous round's outcomes and claims the new recipients (queued → sending).
+Only then are their messages sent — rendered for that recipient alone, with the unsubscribe button, through
+the outbound gate (which checks consent once more) and the pacer (rate overall, one per second per chat).
+
+At most once: a recipient is claimed before the call and settled after it. A claim found unsettled at the
+next start (the process was killed) becomes "uncertain" and is never sent again; so does a call whose
+outcome the network hid. Claims are kept small (a fraction of a second's worth) so a crash leaves few.
+Telegram's "no" (4xx) is final; a 429 pauses the whole bot (shared `FloodPause`) and the call is retried
+after it; a server error is retried with backoff a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from bot.clock import Clock
+from bot.content import Recipient, Renderer
+from bot.content.catalog import Template
+from bot.errors import GateRefused
+from bot.services.broadcasts import BroadcastDesk, plan_of
+from bot.services.offers import OfferBook
+from bot.services.roles import RoleBook
+from bot.storage import Repository
+from bot.storage.broadcasts import Delivery, Due, Outcome
+from bot.telegram.broadcast_texts import report_finished, report_stopped
+from bot.telegram.keyboards import unsubscribe
+from flows.broadcasts import Exclusion, Plan, State, Status
+from flows.offers import Offer
+
+log = logging.getLogger("guardbot.broadcasts")
+
+RETRY_BACKOFF = (2.0, 10.0, 30.0)
+"""Seconds before retrying a send Telegram failed with a server error (then it is recorded as failed)."""
+IDLE_SECONDS = 1.0
+
+_REFUSAL_EXCLUSIONS = {
+    "no valid marketing consent": Exclusion.NO_CONSENT,
+    "the recipient blocked the bot": Exclusion.UNREACHABLE,
+}
+
+
+@dataclass(frozen=True)
+class _Job:
+    due: Due
+    plan: Plan
+    content: Template | Offer
+
+
+class BroadcastEngine:
+    def __init__(
+        self,
+        desk: BroadcastDesk,
+        repository: Repository,
+        sender: Bot,
+        notifier: Bot,
+        renderer: Renderer,
+        offers: OfferBook,
+        roles: RoleBook,
+        clock: Clock,
+    ) -> None:
+        """`sender` is the broadcast session's bot (gate, flood control, pacer); `notifier` the main one,
+        for reports to staff."""
+        self._desk = desk
+        self._repository = repository
+        self._sender = sender
+        self._notifier = notifier
+        self._renderer = renderer
+        self._offers = offers
+        self._roles = roles
+        self._clock = clock
+        limits = desk.limits
+        self._paid = limits.paid
+        self._max_in_flight = max(2, min(100, int(limits.rate * 0.05)))
+        self._room = asyncio.Event()
+        self._room.set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._settled: list[Outcome] = []
+        self._deliveries: list[Delivery] = []
+        self._plans: dict[int, Plan] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set; then let the sends in flight finish and record them."""
+        try:
+            await self._recover()
+        except Exception as exc:
+            log.error("broadcast.recover_failed", exc_info=exc)
+        while not stop.is_set():
+            try:
+                busy = await self._round()
+            except Exception as exc:
+                log.error("broadcast.round_failed", exc_info=exc)
+                busy = False
+            if not busy:
+                await self._idle(stop)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._flush()
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        wake = self._desk.wake
+        waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
+        _, pending = await asyncio.wait(waiters, timeout=IDLE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        wake.clear()
+
+    async def _recover(self) -> None:
+        """After a crash: unsettled claims become uncertain (logged), unsent final reports go out."""
+        for broadcast_id, count in (await self._repository.interrupted_sends()).items():
+            await self._desk.audit_uncertain(broadcast_id, count)
+            log.warning(
+                "broadcast.uncertain_after_restart", extra={"broadcast": broadcast_id, "count": count}
+            )
+        await self._report_finished()
+
+    async def _round(self) -> bool:
+        """One round: start what is due, judge and claim the next recipients, send. True if it did work."""
+        await self._desk.start_due()
+        room = self._max_in_flight - len(self._tasks)
+        if room <= self._max_in_flight // 2:
+            self._room.clear()
+            await self._room.wait()
+            room = self._max_in_flight - len(self._tasks)
+        due = await self._repository.due_recipients(self._clock.now(), room)
+        live: list[Due] = []
+        for item in due:
+            plan = await self._plan(item.broadcast)
+            if plan is None or item.broadcast in self._desk.cancelled:
+                continue
+            live.append(item)
+        plans = {item.broadcast: self._plans[item.broadcast] for item in live}
+        for broadcast_id, plan in plans.items():
+            if self._desk.content(plan) is None:
+                await self._stop(broadcast_id)
+        live = [item for item in live if item.broadcast not in self._desk.cancelled]
+        verdicts = await self._desk.judge(live, plans)
+        outcomes = [*self._settled, *verdicts.outcomes]
+        deliveries = self._deliveries
+        self._settled, self._deliveries = [], []
+        claimed = set(
+            await self._repository.settle_and_claim(
+                outcomes, deliveries, [(d.broadcast, d.user_id) for d in verdicts.send], self._clock.now()
+            )
+        )
+        for broadcast_id, counts in verdicts.excluded.items():
+            await self._desk.audit_excluded(broadcast_id, counts)
+        for item in verdicts.send:
+            content = self._desk.content(plans[item.broadcast])
+            if (item.broadcast, item.user_id) in claimed and content is not None:
+                self._spawn(_Job(item, plans[item.broadcast], content))
+        await self._report_finished()
+        return bool(due)
+
+    async def _plan(self, broadcast_id: int) -> Plan | None:
+        plan = self._plans.get(broadcast_id)
+        if plan is None:
+            row = await self._desk.get(broadcast_id)
+            if row is None:
+                return None
+            plan = self._plans[broadcast_id] = plan_of(row)
+        return plan
+
+    async def _stop(self, broadcast_id: int) -> None:
+        await self._desk.stop(broadcast_id, "content no longer approved or valid")
+
+    def _spawn(self, job: _Job) -> None:
+        task = asyncio.create_task(self._send(job), name=f"broadcast-{job.due.broadcast}-{job.due.user_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if len(self._tasks) <= self._max_in_flight // 2:
+            self._room.set()
+
+    async def _send(self, job: _Job) -> None:
+        item = job.due
+        try:
+            outcome = await self._attempt(job)
+        except Exception as exc:
+            log.error("broadcast.send_error", exc_info=exc, extra={"broadcast": item.broadcast})
+            outcome = Outcome(
+                item.broadcast, item.user_id, State.UNCERTAIN, "error", attempts=item.attempts + 1
+            )
+        self._settled.append(outcome)
+
+    async def _attempt(self, job: _Job) -> Outcome:
+        item, content = job.due, job.content
+        attempts = item.attempts + 1
+        if item.broadcast in self._desk.cancelled:
+            return Outcome(item.broadcast, item.user_id, State.CANCELLED, attempts=item.attempts)
+        to = Recipient(item.user_id, self._renderer.locale_for(item.language_code))
+        delivery = None
+        if isinstance(content, Template):
+            text = self._renderer.template(content.id, to)
+        else:
+            check = self._offers.code_for(content, item.user_id)
+            coupon = self._offers.coupon_for(content, item.user_id) if job.plan.coupons else None
+            text = self._renderer.offer_card(content, to, check, marketing=True, code=coupon)
+            delivery = Delivery(item.user_id, content.key, content.digest, check, self._clock.now())
+        try:
+            sent = await self._sender.send_message(
+                item.user_id,
+                text,
+                reply_markup=unsubscribe(self._renderer, to),
+                allow_paid_broadcast=True if self._paid else None,
+            )
+        except GateRefused as refused:
+            why = _REFUSAL_EXCLUSIONS.get(refused.reason)
+            if why is not None:
+                return Outcome(item.broadcast, item.user_id, State.EXCLUDED, why.value, attempts=attempts)
+            return Outcome(item.broadcast, item.user_id, State.FAILED, "refused", attempts=attempts)
+        except TelegramForbiddenError:  # blocked: the gate marked them unreachable
+            return Outcome(
+                item.broadcast, item.user_id, State.EXCLUDED, Exclusion.UNREACHABLE.value, attempts=attempts
+            )
+        except TelegramBadRequest:
+            return Outcome(item.broadcast, item.user_id, State.FAILED, "rejected", attempts=attempts)
+        except (TelegramRetryAfter, TelegramServerError):
+            if attempts > len(RETRY_BACKOFF):
+                return Outcome(
+                    item.broadcast, item.user_id, State.FAILED, "telegram_error", attempts=attempts
+                )
+            retry_at = self._clock.now() + RETRY_BACKOFF[attempts - 1]
+            return Outcome(item.broadcast, item.user_id, State.QUEUED, "retry", retry_at, attempts)
+        except (TelegramNetworkError, TimeoutError):
+            return Outcome(item.broadcast, item.user_id, State.UNCERTAIN, "network", attempts=attempts)
+        if delivery is not None:
+            self._deliveries.append(delivery)
+        return Outcome(
+            item.broadcast, item.user_id, State.SENT, attempts=attempts, message_id=sent.message_id
+        )
+
+    async def _flush(self) -> None:
+        outcomes, deliveries = self._settled, self._deliveries
+        self._settled, self._deliveries = [], []
+        if outcomes or deliveries:
+            await self._repository.settle_and_claim(outcomes, deliveries, [], self._clock.now())
+
+    async def _report_finished(self) -> None:
+        """Finish broadcasts with nobody left to send to; audit and report each (once)."""
+        if not self._tasks:
+            await self._flush()
+        await self._repository.finish_broadcasts(self._clock.now())
+        rate = self._desk.limits.rate
+        for row in await self._desk.unreported():
+            progress = await self._desk.progress(row.id)
+            if not await self._desk.finished(row, progress):
+                continue
+            if row.status == Status.STOPPED:
+                await report_stopped(self._notifier, self._renderer, self._roles, row, progress, rate)
+            elif row.started_at is not None:  # a broadcast cancelled before it started has nothing to report
+                await report_finished(self._notifier, self._renderer, self._roles, row, progress, rate)

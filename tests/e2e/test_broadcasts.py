@@ -1,0 +1,192 @@
+"""Broadcasts end to end: the real engine sends through the gate and the pacer to the emulator over HTTP.
+
+What must hold (issue #8): exactly the eligible customers receive exactly one message each; an opt-out
+during the run stops it for that person; 429s pause everything and lose nothing; no one-second window above
+BROADCAST_RATE and no chat above one message per second; quiet hours wait in the customer's time zone;
+cancel stops within a second; an unapproved broadcast never starts.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import create_guardbot
+from bot.emulator import BotApiEmulator, Fault
+from flows.broadcasts import QuietHours, Status, zone
+from tests.e2e.broadcast_world import (
+    approved_broadcast,
+    broadcast_sends,
+    busiest_chat_second,
+    busiest_second,
+    populate,
+    received,
+    until,
+    until_status,
+)
+from tests.helpers import COMPLIANCE_ID, MARKETER_ID, MovableClock, logged_entries, make_settings, running_bot
+
+RATE = 200
+
+
+def broadcast_settings(tmp_path: Path, emulator: BotApiEmulator, **overrides: object):  # type: ignore[no-untyped-def]
+    values: dict[str, object] = {
+        "broadcast_rate": RATE,
+        "broadcast_paid": True,
+        "quiet_hours": "off",
+    }
+    values.update(overrides)
+    return make_settings(tmp_path / "data", emulator.base_url, **values)
+
+
+async def test_exactly_the_eligible_receive_exactly_once_at_telegrams_pace(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    settings = broadcast_settings(tmp_path, emulator)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        author, officer = emulator.user(MARKETER_ID), emulator.user(COMPLIANCE_ID)
+        world = await populate(app, emulator, 1000)
+        latecomer = max(world.eligible)  # the last in line: their STOP arrives long before their turn
+        broadcast_id = await approved_broadcast(app)
+        await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 50, 30, "the first sends")
+        emulator.user(latecomer).send("STOP")
+        emulator.inject_fault(Fault(method="sendMessage", status=429, retry_after=1, times=3))
+        await until_status(app, broadcast_id, Status.DONE, 60)
+
+        counts = received(emulator, world.everyone)
+        eligible = world.eligible - {latecomer}
+        assert {user for user, n in counts.items() if n} == eligible
+        assert set(counts[user] for user in eligible) == {1}
+        # Rendered for each recipient: in their own language (German here), English when we have none.
+        languages = {user: emulator.user(user).profile.language_code for user in eligible}
+        for user, language in list(languages.items())[:25]:
+            text = emulator.user(user).bot_messages[-1].text or ""
+            start = {"de": "Neues von", "ru": "Новости"}.get(language or "", "News from")
+            assert text.startswith(start), (language, text[:20])
+        sends = broadcast_sends(emulator, world.everyone)
+        assert busiest_second([call.at for call in sends]) <= RATE
+        assert busiest_chat_second(sends) <= 1
+        # Each call paid for the higher rate (allow_paid_broadcast), as BROADCAST_PAID asks.
+        assert all(call.params.get("allow_paid_broadcast") in (True, "true") for call in sends)
+
+        rejected = [c for c in emulator.calls_to("sendMessage") if c.status == 429]
+        assert len(rejected) == 3
+        after_pause = [c.at for c in sends if c.at > rejected[0].at]
+        assert after_pause and min(after_pause) >= rejected[0].at + 0.9  # everything waited out retry_after
+
+        progress = await app.broadcasts.progress(broadcast_id)
+        assert progress.sent == len(eligible)
+        assert dict(progress.excluded) == {
+            "no_consent": len(world.no_consent),
+            "opted_out": len(world.opted_out) + 1,
+            "unreachable": len(world.blocked),
+        }
+        assert progress.failed == progress.uncertain == progress.remaining == 0
+
+        for staff in (author, officer):
+            report = await staff.wait_for_bot_message(lambda m: f"B{broadcast_id}" in (m.text or ""))
+            assert str(len(eligible)) in (report.text or "")
+    entries = logged_entries(settings.audit_path)
+    kinds = [entry["type"] for entry in entries]
+    for kind in ("broadcast.proposed", "broadcast.approved", "broadcast.started", "broadcast.finished"):
+        assert kind in kinds
+    finished = next(e for e in entries if e["type"] == "broadcast.finished")
+    assert finished["data"]["sent"] == len(eligible)
+
+
+async def test_quiet_hours_wait_for_the_morning_in_the_customers_time_zone(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    clock = MovableClock()
+    settings = broadcast_settings(tmp_path, emulator, quiet_hours="21:00-09:00")
+    app = await create_guardbot(settings, clock=clock)
+    quiet = QuietHours.parse("21:00-09:00")
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 96, kinds=lambda index: "eligible")
+        now = clock.now()
+        from datetime import UTC, datetime
+
+        def sleeping(user: int) -> bool:
+            local = datetime.fromtimestamp(clock.now(), UTC).astimezone(zone(world.zones[user], "UTC"))
+            return quiet.contains(local)
+
+        asleep = {user for user in world.eligible if sleeping(user)}
+        awake = world.eligible - asleep
+        assert asleep and awake
+        broadcast_id = await approved_broadcast(app)
+        await until(lambda: sum(received(emulator, awake).values()) == len(awake), 30, "the awake")
+        assert sum(received(emulator, asleep).values()) == 0
+        row = await app.broadcasts.get(broadcast_id)
+        assert row is not None and row.status == Status.RUNNING  # still waiting for the sleepers
+        clock.offset += 12 * 3600  # morning everywhere that was night
+        await until_status(app, broadcast_id, Status.DONE, 30)
+        assert set(received(emulator, world.eligible).values()) == {1}
+        assert clock.now() > now
+
+
+async def test_cancel_stops_sending_within_a_second(tmp_path: Path, emulator: BotApiEmulator) -> None:
+    settings = broadcast_settings(tmp_path, emulator, broadcast_rate=20, broadcast_paid=False)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        author = emulator.user(MARKETER_ID)
+        world = await populate(app, emulator, 200, kinds=lambda index: "eligible", with_zones=False)
+        broadcast_id = await approved_broadcast(app)
+        await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 10, 30, "the first sends")
+        author.send(f"/broadcast_cancel {broadcast_id}")
+        cancelled_at = time.time()
+        await until_status(app, broadcast_id, Status.CANCELLED, 10)
+        late = [c for c in broadcast_sends(emulator, world.everyone) if c.at > cancelled_at + 1.0]
+        assert late == []
+        progress = await app.broadcasts.progress(broadcast_id)
+        assert progress.cancelled > 100
+        assert progress.sent == sum(received(emulator, world.eligible).values())
+
+
+async def test_an_unapproved_broadcast_never_starts(tmp_path: Path, emulator: BotApiEmulator) -> None:
+    settings = broadcast_settings(tmp_path, emulator)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 20, kinds=lambda index: "eligible", with_zones=False)
+        plan = app.broadcasts.plan_for(*_newsletter())
+        assert plan is not None
+        waiting = await app.broadcasts.propose(MARKETER_ID, plan)
+        own = await app.broadcasts.decide(waiting, MARKETER_ID, approve=True)
+        assert own.value == "own"
+        # A second, approved broadcast runs to its end: the engine has had every chance to start the first.
+        later = await approved_broadcast(app)
+        await until_status(app, later, Status.DONE, 30)
+        row = await app.broadcasts.get(waiting)
+        assert row is not None and row.status == Status.PENDING
+        progress = await app.broadcasts.progress(waiting)
+        assert progress.sent == progress.remaining == 0
+        assert set(received(emulator, world.eligible).values()) == {1}  # the approved one only
+
+
+def _newsletter() -> tuple[object, str]:
+    from flows.broadcasts import ContentKind
+
+    return ContentKind.TEMPLATE, "newsletter"
+
+
+@pytest.mark.parametrize("status", [500, 400])
+async def test_telegram_errors_are_retried_or_recorded(
+    tmp_path: Path, emulator: BotApiEmulator, status: int
+) -> None:
+    settings = broadcast_settings(tmp_path, emulator)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 10, kinds=lambda index: "eligible", with_zones=False)
+        unlucky = min(world.eligible)
+        emulator.inject_fault(Fault(method="sendMessage", status=status, chat_id=unlucky, times=1))
+        broadcast_id = await approved_broadcast(app)
+        await until_status(app, broadcast_id, Status.DONE, 30)
+        progress = await app.broadcasts.progress(broadcast_id)
+        if status == 500:  # retried after a backoff: everyone has it
+            assert received(emulator, [unlucky])[unlucky] == 1
+            assert progress.sent == 10 and progress.failed == 0
+        else:  # Telegram said no: recorded, not retried
+            assert received(emulator, [unlucky])[unlucky] == 0
+            assert progress.sent == 9 and progress.failed == 1
