@@ -281,26 +281,34 @@ class AuditLog:
         frontier, prev = self._frontier.copy(), self._prev
         entries: list[StoredEntry] = []
         contents: list[StoredContent] = []
+        written: list[_Pending] = []
         for item in batch:
             seq = frontier.size
             content_hash = hashlib.sha256(item.blob).hexdigest() if item.blob is not None else None
+            try:
+                body = build_entry(
+                    seq=seq,
+                    ts_ms=item.ts_ms,
+                    type=item.type,
+                    actor=item.actor,
+                    subject=item.subject,
+                    content=content_hash,
+                    prev=prev,
+                    data=item.data,
+                )
+            except Exception as exc:  # noqa: BLE001 - a caller's bug (data it cannot encode): fail that one
+                log.error("audit.entry_refused", extra={"type": item.type, "error": type(exc).__name__})
+                if not item.done.done():
+                    item.done.set_exception(exc)
+                continue
             if item.blob is not None and item.subject is not None and content_hash is not None:
                 contents.append(StoredContent(content_hash, item.subject, item.blob, seq))
-            body = build_entry(
-                seq=seq,
-                ts_ms=item.ts_ms,
-                type=item.type,
-                actor=item.actor,
-                subject=item.subject,
-                content=content_hash,
-                prev=prev,
-                data=item.data,
-            )
+            written.append(item)
             leaf = leaf_hash(body)
             frontier.append(leaf)
             prev = leaf.hex()
             entries.append(StoredEntry(seq, body, leaf))
-        critical = any(item.critical for item in batch)
+        critical = any(item.critical for item in written)
         checkpoint = None
         note = None
         by_count = (
@@ -322,7 +330,7 @@ class AuditLog:
                 raise
             return
         self._frontier, self._prev = frontier, prev
-        for item, entry in zip(batch, entries, strict=True):
+        for item, entry in zip(written, entries, strict=True):
             if not item.done.done():
                 item.done.set_result(entry.seq)
         if note is not None:

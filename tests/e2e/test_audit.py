@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Guardbot
+from bot.audit.auditor import Auditor, AuditPaths
 from bot.emulator import BotApiEmulator
 from config import Settings
 from tests.helpers import (
@@ -252,3 +253,20 @@ async def test_the_bot_refuses_to_extend_a_log_altered_while_it_was_down(
     result = cli("run", cwd=tmp_path, env={"DATA_DIR": str(settings.data_dir), "BOT_TOKEN": TEST_TOKEN})
     assert result.returncode == 1
     assert result.stderr.strip().startswith("guardbot: the stored log does not match its latest checkpoint")
+
+
+async def test_an_entry_the_log_cannot_encode_fails_its_caller_and_nothing_else(guardbot: Guardbot) -> None:
+    """A bug that hands the log a float (the canonical form allows none) must not stop the log: that one
+    record fails loudly, and the records before and after it are written and verify."""
+    before = await guardbot.audit.record("test.before", data={"n": 1}, critical=True)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the canonical encoder raises
+        await guardbot.audit.record("test.float", data={"send_at": 0.5}, critical=True)
+    after = await guardbot.audit.record("test.after", data={"n": 2}, critical=True)
+    assert after > before
+    report = await Auditor(
+        guardbot.audit.log,
+        AuditPaths(guardbot.settings.audit_path, guardbot.settings.trusted_keys_path, None),
+    ).verify()
+    assert report.ok
+    kinds = [entry["type"] for entry in logged_entries(guardbot.settings.audit_path)]
+    assert "test.before" in kinds and "test.after" in kinds and "test.float" not in kinds

@@ -1,0 +1,294 @@
+"""Broadcast throughput benchmark (issue #8): RECIPIENTS customers at BROADCAST_RATE (paid tier).
+
+Guardbot runs as a real process (`python -m bot run`) against the Bot API emulator, which runs here, as in
+`bench.throughput`. Before it starts, a fresh data directory is seeded through the services in this process
+(not measured): RECIPIENTS customers who accepted the privacy notice and said yes to marketing, and one
+broadcast of the newsletter template proposed by marketing and approved by compliance, due now. The bot's
+broadcast engine then starts it on its own and sends through the gate and the pacer.
+
+Measured from the emulator's record of successful sendMessage calls to the customers:
+
+- achieved rate = (sends - 1) / (last - first), as a fraction of BROADCAST_RATE. The pacer spaces sends
+  1/rate apart within a 1.02 s sliding window, so the best achievable is about 0.98 (target >= 0.95);
+- the busiest sliding one-second window (must not exceed the rate) and that each customer got exactly one;
+- the bot's CPU time (user + system) between the first and the last send, per message, and the emulator's
+  (this process) for context; the bot's peak RSS (VmHWM); the time from the bot's start to its first send.
+
+Each round copies the same seeded directory, so every round sends the same broadcast to the same people.
+
+    .venv/bin/python -m bench.broadcast [--recipients 20000] [--rate 1000] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.throughput import TOKEN, cpu_seconds, peak_rss_mb
+from bot.app import create_guardbot
+from bot.emulator import BotApiEmulator, RecordedCall
+from config import Settings
+from flows.broadcasts import ContentKind
+from flows.consent import Action, Scope, Via
+
+FIRST_ID = 100_000
+MARKETER_ID = 903
+COMPLIANCE_ID = 902
+LANGUAGES = ("en", "de", "ru", "pt-BR", None)
+"""Customers' Telegram languages, in turn: the newsletter is rendered in each one's own."""
+CHUNK = 500
+"""Customers seeded concurrently."""
+TARGET = 0.95
+
+
+@dataclass
+class Round:
+    recipients: int
+    rate: float
+    sends: int
+    first: float
+    last: float
+    busiest_second: int
+    exactly_once: bool
+    paid: bool
+    cpu_seconds: float
+    emulator_cpu_seconds: float
+    peak_rss_mb: float
+    first_send_after: float
+    """Seconds from starting the bot process to its first broadcast send (start-up and drawing the audience)."""
+
+    @property
+    def seconds(self) -> float:
+        return self.last - self.first
+
+    @property
+    def achieved(self) -> float:
+        return (self.sends - 1) / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def fraction(self) -> float:
+        return self.achieved / self.rate
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return self.cpu_seconds / self.sends * 1000
+
+    @property
+    def emulator_cpu_ms_per_message(self) -> float:
+        return self.emulator_cpu_seconds / self.sends * 1000
+
+
+def settings_for(data_dir: Path, rate: float, api_base: str | None = None) -> Settings:
+    return Settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        telegram_api_base=api_base,
+        data_dir=data_dir,
+        web_port=0,
+        marketing_ids=(MARKETER_ID,),
+        compliance_ids=(COMPLIANCE_ID,),
+        broadcast_rate=rate,
+        broadcast_paid=True,
+        quiet_hours="off",
+    )
+
+
+async def seed(data_dir: Path, recipients: int, rate: float) -> None:
+    """Customers who accepted the notice and granted marketing consent, and an approved broadcast due now."""
+    app = await create_guardbot(settings_for(data_dir, rate))
+    try:
+
+        async def customer(index: int) -> None:
+            user_id = FIRST_ID + index
+            await app.customers.seen(user_id, LANGUAGES[index % len(LANGUAGES)])
+            await app.consent.record(user_id, Scope.NOTICE, Action.GRANT, via=Via.BUTTON, detail="bench setup")
+            await app.consent.record(
+                user_id, Scope.MARKETING, Action.GRANT, via=Via.BUTTON, detail="bench setup"
+            )
+
+        for start in range(0, recipients, CHUNK):
+            await asyncio.gather(*(customer(i) for i in range(start, min(start + CHUNK, recipients))))
+        plan = app.broadcasts.plan_for(ContentKind.TEMPLATE, "newsletter")
+        if plan is None:
+            raise RuntimeError("the content catalog has no approved 'newsletter' template")
+        broadcast_id = await app.broadcasts.propose(MARKETER_ID, plan)
+        await app.broadcasts.decide(broadcast_id, COMPLIANCE_ID, approve=True)
+    finally:
+        await app.close()
+
+
+async def start_bot(emulator: BotApiEmulator, data_dir: Path, rate: float) -> asyncio.subprocess.Process:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(data_dir),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE": emulator.base_url,
+        "DATA_DIR": str(data_dir),
+        "WEB_PORT": "0",
+        "BROADCAST_RATE": str(rate),
+        "BROADCAST_PAID": "true",
+        "QUIET_HOURS": "off",
+        "MARKETING_IDS": str(MARKETER_ID),
+        "COMPLIANCE_IDS": str(COMPLIANCE_ID),
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=data_dir,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most calls in any one-second window (sliding, not aligned to whole seconds)."""
+    window: deque[float] = deque()
+    most = 0
+    for at in sorted(times):
+        window.append(at)
+        while window[0] <= at - 1.0:
+            window.popleft()
+        most = max(most, len(window))
+    return most
+
+
+async def measure(seeded: Path, recipients: int, rate: float) -> Round:
+    customers = range(FIRST_ID, FIRST_ID + recipients)
+    with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
+        data_dir = Path(tmp) / "data"
+        shutil.copytree(seeded, data_dir)
+        async with BotApiEmulator(token=TOKEN) as emulator:
+            for user_id in (MARKETER_ID, COMPLIANCE_ID, *customers):
+                emulator.user(user_id)  # known and started: the bot may write to them
+            sends: list[RecordedCall] = []
+            cpu_at_first: tuple[float, float] = (0.0, 0.0)
+            cpu_at_last: tuple[float, float] = (0.0, 0.0)
+            done = asyncio.Event()
+            process: asyncio.subprocess.Process | None = None
+
+            def on_call(call: RecordedCall) -> None:
+                nonlocal cpu_at_first, cpu_at_last
+                if call.method != "sendMessage" or not call.ok or process is None:
+                    return
+                chat = call.params.get("chat_id")
+                if not isinstance(chat, int) or not FIRST_ID <= chat < FIRST_ID + recipients:
+                    return
+                sends.append(call)
+                if len(sends) == 1:
+                    cpu_at_first = (cpu_seconds(process.pid), cpu_seconds())
+                if len(sends) == recipients:
+                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds())
+                    done.set()
+
+            emulator.add_listener(on_call)
+            gc.collect()
+            started = time.time()
+            process = await start_bot(emulator, data_dir, rate)
+            try:
+                await asyncio.wait_for(done.wait(), timeout=60 + 3 * recipients / rate)
+                peak = peak_rss_mb(process.pid)
+                await asyncio.sleep(0.5)  # anything more (a duplicate) would show up in the record now
+            finally:
+                await stop_bot(process)
+    times = [call.at for call in sends]
+    counts = Counter(call.params["chat_id"] for call in sends)
+    return Round(
+        recipients=recipients,
+        rate=rate,
+        sends=len(sends),
+        first=min(times),
+        last=max(times),
+        busiest_second=busiest_second(times),
+        exactly_once=set(counts) == set(customers) and set(counts.values()) == {1},
+        paid=all(call.params.get("allow_paid_broadcast") in (True, "true") for call in sends),
+        cpu_seconds=cpu_at_last[0] - cpu_at_first[0],
+        emulator_cpu_seconds=cpu_at_last[1] - cpu_at_first[1],
+        peak_rss_mb=peak,
+        first_send_after=min(times) - started,
+    )
+
+
+def report(rounds: list[Round]) -> str:
+    lines = [
+        f"{'round':<7}{'sent':>7}{'seconds':>9}{'msg/s':>8}{'of rate':>9}{'busiest 1 s':>13}"
+        f"{'once each':>11}{'bot CPU ms/msg':>16}{'emulator CPU ms/msg':>21}{'peak RSS MB':>13}"
+        f"{'first send s':>14}"
+    ]
+    for number, r in enumerate(rounds, 1):
+        lines.append(
+            f"{number:<7}{r.sends:>7}{r.seconds:>9.2f}{r.achieved:>8.1f}{r.fraction:>9.3f}"
+            f"{r.busiest_second:>13}{'yes' if r.exactly_once and r.paid else 'NO':>11}"
+            f"{r.cpu_ms_per_message:>16.3f}{r.emulator_cpu_ms_per_message:>21.3f}{r.peak_rss_mb:>13.0f}"
+            f"{r.first_send_after:>14.1f}"
+        )
+    if len(rounds) > 1:
+        lines.append(
+            f"{'median':<7}{'':>7}{statistics.median(r.seconds for r in rounds):>9.2f}"
+            f"{statistics.median(r.achieved for r in rounds):>8.1f}"
+            f"{statistics.median(r.fraction for r in rounds):>9.3f}"
+            f"{statistics.median(r.busiest_second for r in rounds):>13.0f}{'':>11}"
+            f"{statistics.median(r.cpu_ms_per_message for r in rounds):>16.3f}"
+            f"{statistics.median(r.emulator_cpu_ms_per_message for r in rounds):>21.3f}"
+            f"{statistics.median(r.peak_rss_mb for r in rounds):>13.0f}"
+            f"{statistics.median(r.first_send_after for r in rounds):>14.1f}"
+        )
+    fraction = statistics.median(r.fraction for r in rounds)
+    over = [r.busiest_second for r in rounds if r.busiest_second > r.rate]
+    lines.append(
+        f"achieved / configured rate: median {fraction:.3f} of {len(rounds)} round(s) (target ≥ {TARGET}; "
+        f"the pacer's best is ≈ 0.98): {'met' if fraction >= TARGET else 'NOT met'}; "
+        f"busiest second {'within' if not over else 'ABOVE'} the rate; "
+        f"each customer exactly once: {'yes' if all(r.exactly_once for r in rounds) else 'NO'}"
+    )
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--recipients", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1000, help="BROADCAST_RATE (paid tier above 30)")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-broadcast-seed-") as tmp:
+        seeded = Path(tmp) / "data"
+        began = time.perf_counter()
+        await seed(seeded, args.recipients, args.rate)
+        seeding = time.perf_counter() - began
+        print(f"seeded {args.recipients} customers and an approved broadcast in {seeding:.1f} s (not measured)")
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            rounds.append(await measure(seeded, args.recipients, args.rate))
+            print(f"round {number}: {rounds[-1].fraction:.3f} of the rate", flush=True)
+    print(
+        f"{args.recipients} recipients at BROADCAST_RATE={args.rate:g} (paid), "
+        f"bot and emulator as separate processes, on {os.cpu_count()} cores"
+    )
+    print(report(rounds))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
