@@ -69,10 +69,16 @@ async def running_bot(
 
 
 async def start_bot_process(
-    api_base: str, data_dir: Path, port: int = 0, *, capture: bool = True
+    api_base: str,
+    data_dir: Path,
+    port: int = 0,
+    *,
+    capture: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
     """`python -m bot run` as an operator would start it, with only these settings in its environment."""
     env = {
+        **(extra_env or {}),
         "PATH": os.environ["PATH"],
         "HOME": str(data_dir.parent),
         "BOT_TOKEN": TEST_TOKEN,
