@@ -55,7 +55,7 @@ from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
 from bot.telegram.secure import SecureLinkMessages
 from config import ConfigError, Settings
-from flows.broadcasts import QuietHours
+from flows.broadcasts import FREE_BROADCAST_RATE, QuietHours
 from flows.faq import FaqIndex
 from flows.sensitive import Detector, Kind
 
@@ -94,6 +94,7 @@ class Guardbot:
     faq: FaqIndex
     bot: Bot
     broadcast_bot: Bot
+    flood_pause: FloodPause
     """The same bot through a session of its own with the broadcast pacer (see `create_bot`)."""
     dispatcher: Dispatcher
     closers: contextlib.AsyncExitStack
@@ -151,6 +152,7 @@ class Guardbot:
             offers=self.offers,
             roles=self.role_book,
             clock=self.clock,
+            pause=self.flood_pause,
         )
 
     async def close(self) -> None:
@@ -249,7 +251,8 @@ def sensitive_guard(settings: Settings) -> SensitiveGuard:
 def broadcast_limits(settings: Settings) -> Limits:
     return Limits(
         rate=settings.broadcast_rate,
-        paid=settings.broadcast_paid,
+        # Paying buys speed above the free limit; below it, it would only cost Stars.
+        paid=settings.broadcast_paid and settings.broadcast_rate > FREE_BROADCAST_RATE,
         max_per_week=settings.marketing_max_per_week,
         quiet=QuietHours.parse(settings.quiet_hours),
         default_zone=settings.default_time_zone,
@@ -424,6 +427,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         faq=faq,
         bot=bot,
         broadcast_bot=broadcast_bot,
+        flood_pause=pause,
         dispatcher=dispatcher,
         closers=closers,
     )

@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.content.catalog import Template
 from bot.errors import GateRefused
+from bot.gate.retry import FloodPause
 from bot.services.broadcasts import BroadcastDesk, plan_of
 from bot.services.offers import OfferBook
 from bot.services.roles import RoleBook
@@ -73,6 +74,7 @@ class BroadcastEngine:
         offers: OfferBook,
         roles: RoleBook,
         clock: Clock,
+        pause: FloodPause,
     ) -> None:
         """`sender` is the broadcast session's bot (gate, flood control, pacer); `notifier` the main one,
         for reports to staff."""
@@ -84,6 +86,7 @@ class BroadcastEngine:
         self._offers = offers
         self._roles = roles
         self._clock = clock
+        self._pause = pause
         limits = desk.limits
         self._paid = limits.paid
         self._max_in_flight = max(2, min(100, int(limits.rate * 0.05)))
@@ -132,6 +135,7 @@ class BroadcastEngine:
 
     async def _round(self) -> bool:
         """One round: start what is due, judge and claim the next recipients, send. True if it did work."""
+        await self._pause.wait()  # Telegram asked the bot to wait: claim nobody meanwhile
         await self._desk.start_due()
         room = self._max_in_flight - len(self._tasks)
         if room <= self._max_in_flight // 2:

@@ -197,7 +197,7 @@ async def test_a_template_broadcast_is_previewed_with_its_dry_run_and_ends_pendi
 async def test_an_offer_broadcast_with_coupons_is_approved_by_another_officer_then_cancelled(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path / "data", emulator.base_url, broadcast_paid=True)
+    settings = make_settings(tmp_path / "data", emulator.base_url, broadcast_paid=True, broadcast_rate=100)
     marketer = emulator.user(MARKETER_ID, first_name="Mara")
     officer, second = emulator.user(COMPLIANCE_ID, first_name="Cora"), emulator.user(COMPLIANCE_2_ID)
     async with running_bot(settings) as app:

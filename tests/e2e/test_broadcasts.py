@@ -9,13 +9,19 @@ cancel stops within a second; an unapproved broadcast never starts.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.app import create_guardbot
+from bot.content import Recipient
 from bot.emulator import BotApiEmulator, Fault
-from flows.broadcasts import QuietHours, Status, zone
+from bot.errors import GateRefused
+from bot.telegram.keyboards import unsubscribe
+from flows.broadcasts import ContentKind, QuietHours, Status, zone
+from flows.offers import Audience, OfferTerms
 from tests.e2e.broadcast_world import (
     approved_broadcast,
     broadcast_sends,
@@ -107,7 +113,6 @@ async def test_quiet_hours_wait_for_the_morning_in_the_customers_time_zone(
     async with running_bot(settings, app=app):
         world = await populate(app, emulator, 96, kinds=lambda index: "eligible")
         now = clock.now()
-        from datetime import UTC, datetime
 
         def sleeping(user: int) -> bool:
             local = datetime.fromtimestamp(clock.now(), UTC).astimezone(zone(world.zones[user], "UTC"))
@@ -150,7 +155,7 @@ async def test_an_unapproved_broadcast_never_starts(tmp_path: Path, emulator: Bo
     app = await create_guardbot(settings)
     async with running_bot(settings, app=app):
         world = await populate(app, emulator, 20, kinds=lambda index: "eligible", with_zones=False)
-        plan = app.broadcasts.plan_for(*_newsletter())
+        plan = app.broadcasts.plan_for(ContentKind.TEMPLATE, "newsletter")
         assert plan is not None
         waiting = await app.broadcasts.propose(MARKETER_ID, plan)
         own = await app.broadcasts.decide(waiting, MARKETER_ID, approve=True)
@@ -163,12 +168,6 @@ async def test_an_unapproved_broadcast_never_starts(tmp_path: Path, emulator: Bo
         progress = await app.broadcasts.progress(waiting)
         assert progress.sent == progress.remaining == 0
         assert set(received(emulator, world.eligible).values()) == {1}  # the approved one only
-
-
-def _newsletter() -> tuple[object, str]:
-    from flows.broadcasts import ContentKind
-
-    return ContentKind.TEMPLATE, "newsletter"
 
 
 @pytest.mark.parametrize("status", [500, 400])
@@ -190,3 +189,53 @@ async def test_telegram_errors_are_retried_or_recorded(
         else:  # Telegram said no: recorded, not retried
             assert received(emulator, [unlucky])[unlucky] == 0
             assert progress.sent == 9 and progress.failed == 1
+
+
+async def test_an_offer_with_personal_coupons_each_for_its_owner_only(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    settings = broadcast_settings(tmp_path, emulator)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 40, kinds=lambda index: "eligible", with_zones=False)
+        now = app.clock.now()
+        terms = OfferTerms(
+            texts={"en": "Green tea for less this week."},
+            discount=15,
+            code="TEA15",
+            valid_from=float(int(now)),
+            valid_until=float(int(now + 7 * 86_400)),
+            audience=Audience.OPTED_IN,
+        )
+        proposal = await app.offers.propose(MARKETER_ID, terms)
+        await app.offers.decide(proposal, COMPLIANCE_ID, approve=True)
+        offer = next(o for o in app.offers.in_force() if o.key == f"runtime:{proposal}")
+        plan = app.broadcasts.plan_for(ContentKind.OFFER, offer.key)
+        assert plan is not None
+        broadcast_id = await approved_broadcast(app, replace(plan, coupons=True))
+        await until_status(app, broadcast_id, Status.DONE, 30)
+
+        cards = {user: emulator.user(user).bot_messages for user in world.eligible}
+        reached = {user for user, messages in cards.items() if messages}
+        coupons = {}
+        for user in reached:
+            (card,) = cards[user]
+            coupon = app.offers.coupon_for(offer, user)
+            assert f": {coupon} ·" in (card.text or "")  # "Promo code: …", "Aktionscode: …"
+            assert app.offers.code_for(offer, user) in (card.text or "")  # their verification code
+            coupons[user] = coupon
+        assert len(set(coupons.values())) == len(reached)  # each their own
+        assert reached == world.eligible  # the offer has no language limit: its words, each one's frame
+        progress = await app.broadcasts.progress(broadcast_id)
+        assert progress.sent == len(reached) and not progress.excluded
+        delivered = await app.offers.sent_to(min(reached))
+        assert [d.offer_key for d in delivered] == [offer.key]
+
+        # One customer's coupon can never be shown to another, however it is rendered.
+        first, second = sorted(reached)[:2]
+        to_second = Recipient(second, "en")
+        forged = app.renderer.offer_card(
+            offer, to_second, app.offers.code_for(offer, second), marketing=True, code=coupons[first]
+        )
+        with pytest.raises(GateRefused, match="unapproved promo code"):
+            await app.bot.send_message(second, forged, reply_markup=unsubscribe(app.renderer, to_second))
