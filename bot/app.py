@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -48,6 +48,7 @@ from bot.services.tickets import TicketDesk
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
+from bot.telegram.broadcasting import BroadcastEngine
 from bot.telegram.callbacks import Unsubscribe
 from bot.telegram.handoff_watch import HandoffWatch
 from bot.telegram.middlewares import register_middlewares
@@ -58,9 +59,6 @@ from config import ConfigError, Settings
 from flows.broadcasts import FREE_BROADCAST_RATE, QuietHours
 from flows.faq import FaqIndex
 from flows.sensitive import Detector, Kind
-
-if TYPE_CHECKING:
-    from bot.telegram.broadcasting import BroadcastEngine
 
 log = logging.getLogger("guardbot.app")
 
@@ -88,13 +86,13 @@ class Guardbot:
     secure_messages: SecureLinkMessages
     tickets: TicketDesk
     broadcasts: BroadcastDesk
+    broadcast_engine: BroadcastEngine
     handoff_watch: HandoffWatch
     guard: SensitiveGuard
     retention: Retention
     faq: FaqIndex
     bot: Bot
     broadcast_bot: Bot
-    flood_pause: FloodPause
     """The same bot through a session of its own with the broadcast pacer (see `create_bot`)."""
     dispatcher: Dispatcher
     closers: contextlib.AsyncExitStack
@@ -140,21 +138,6 @@ class Guardbot:
             language = None if locale == self.catalog.default_locale else locale
             await self.bot.set_my_commands(commands, language_code=language)
 
-    def broadcast_engine(self) -> BroadcastEngine:
-        from bot.telegram.broadcasting import BroadcastEngine
-
-        return BroadcastEngine(
-            self.broadcasts,
-            self.repository,
-            sender=self.broadcast_bot,
-            notifier=self.bot,
-            renderer=self.renderer,
-            offers=self.offers,
-            roles=self.role_book,
-            clock=self.clock,
-            pause=self.flood_pause,
-        )
-
     async def close(self) -> None:
         """Log the stop, sign a final checkpoint, close the session and every database."""
         try:
@@ -180,14 +163,18 @@ def create_bot(
     settings: Settings, gate: OutboundGate, clock: Clock, pause: FloodPause, pacer: Pacer | None = None
 ) -> Bot:
     """The aiogram Bot, with every call passing the gate first, then flood control (one pause for the
-    whole bot). The broadcast engine's bot also has the pacer, innermost, so retries are paced too, and
-    leaves server errors to the engine, which decides whether a send may be repeated."""
+    whole bot). The broadcast engine's bot also has the pacer, innermost, and retries nothing itself: a
+    429 or a server error goes back to the engine, which re-queues the recipient, so that after the pause
+    their consent (and the broadcast's cancellation) is judged again before anything is sent."""
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
     api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(gate)
-    session.middleware(FloodControl(clock, pause=pause, retry_server_errors=pacer is None))
+    if pacer is None:
+        session.middleware(FloodControl(clock, pause=pause))
+    else:  # a broadcast send that fails goes back to the engine, which judges the recipient again
+        session.middleware(FloodControl(clock, max_attempts=1, pause=pause, retry_server_errors=False))
     if pacer is not None:
         session.middleware(pacer)
     # No parse mode: texts go out as plain text, so a placeholder value can never inject markup.
@@ -354,7 +341,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_messages = SecureLinkMessages(
             secure_links, renderer, mini_app=settings.public_base_url.startswith("https://")
         )
-        pause = FloodPause(clock)
+        pause = FloodPause()
         bot = create_bot(settings, gate, clock, pause)
         broadcast_bot = create_bot(settings, gate, clock, pause, Pacer(settings.broadcast_rate, pause))
         stack.push_async_callback(broadcast_bot.session.close)
@@ -414,6 +401,17 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         secure_messages=secure_messages,
         tickets=tickets,
         broadcasts=broadcasts,
+        broadcast_engine=BroadcastEngine(
+            broadcasts,
+            repository,
+            sender=broadcast_bot,
+            notifier=bot,
+            renderer=renderer,
+            offers=offers,
+            roles=role_book,
+            clock=clock,
+            pause=pause,
+        ),
         guard=guard,
         handoff_watch=HandoffWatch(
             tickets,
@@ -427,7 +425,6 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
         faq=faq,
         bot=bot,
         broadcast_bot=broadcast_bot,
-        flood_pause=pause,
         dispatcher=dispatcher,
         closers=closers,
     )

@@ -86,7 +86,7 @@ async def serve(app: Guardbot, stop: asyncio.Event, *, poll_timeout: int = 25) -
     await runner.setup()
     retention_task = asyncio.create_task(app.retention.run(stop), name="retention")
     watch_task = asyncio.create_task(app.handoff_watch.run(app.bot, stop), name="handoff-watch")
-    broadcast_task = asyncio.create_task(app.broadcast_engine().run(stop), name="broadcasts")
+    broadcast_task = asyncio.create_task(app.broadcast_engine.run(stop), name="broadcasts")
     try:
         site = await _start_site(runner, settings.web_host, settings.web_port)
         if runner.addresses:

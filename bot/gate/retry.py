@@ -9,6 +9,7 @@ decide whether a send is repeated).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot
@@ -26,22 +27,26 @@ log = logging.getLogger("guardbot.retry")
 
 
 class FloodPause:
-    """Until when Telegram asked the bot to send nothing (wall-clock seconds; 0: no pause)."""
+    """Until when Telegram asked the bot to send nothing. Monotonic time (the event loop's), not the wall
+    clock: a clock step must neither stretch a pause nor cut it short."""
 
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self.resume_at = 0.0
 
-    def extend(self, retry_after: float) -> None:
-        self.resume_at = max(self.resume_at, self._clock.now() + retry_after)
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def extend(self, seconds: float) -> None:
+        self.resume_at = max(self.resume_at, self._now() + seconds)
 
     def left(self) -> float:
-        return self.resume_at - self._clock.now()
+        return self.resume_at - self._now() if self.resume_at else 0.0
 
     async def wait(self) -> None:
         """Return once no pause is in force (a pause extended meanwhile is waited for too)."""
-        while (wait := self.left()) > 0:
-            await self._clock.sleep(wait)
+        while (wait := self.left()) > 0:  # noqa: ASYNC110 - a deadline that may move, not a poll
+            await asyncio.sleep(wait)
 
 
 class FloodControl(BaseRequestMiddleware):
@@ -57,7 +62,7 @@ class FloodControl(BaseRequestMiddleware):
         self._clock = clock
         self._max_attempts = max_attempts
         self._backoff = backoff
-        self.pause = pause or FloodPause(clock)
+        self.pause = pause or FloodPause()
         self._retry_server_errors = retry_server_errors
 
     async def __call__(
@@ -75,9 +80,9 @@ class FloodControl(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                self.pause.extend(exc.retry_after)  # for every call, even when this one is not retried
                 if attempt >= self._max_attempts:
                     raise
-                self.pause.extend(exc.retry_after)
                 log.warning(
                     "telegram.flood_control",
                     extra={"method": method.__api_method__, "retry_after": exc.retry_after},

@@ -24,6 +24,7 @@ from bot.services.roles import RoleBook
 from bot.storage import Repository
 from bot.storage.broadcasts import BroadcastRow, Due, Outcome
 from flows.broadcasts import (
+    LIVE,
     WEEK,
     ContentKind,
     DryRun,
@@ -44,6 +45,8 @@ from flows.consent import ConsentEvent, ConsentState
 from flows.offers import Offer, eligible, may_decide
 
 log = logging.getLogger("guardbot.broadcasts")
+
+STOPPED = "content no longer approved or valid"
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,14 @@ class BroadcastDesk:
         self._locale_of = locale_of
         self.limits = limits
         self._deciding = asyncio.Lock()
-        self.cancelled: set[int] = set()
-        """Broadcasts cancelled in this process: the engine checks this before every single send, so a
-        cancel takes effect at once, not only at its next batch."""
+        self._cancelled: set[int] = set()
+        """Broadcasts cancelled or stopped in this process: the engine asks before every single send, so a
+        cancel takes effect at once, not only at its next round."""
         self.wake = asyncio.Event()
         """Set when there may be something new for the engine to do (an approval, a cancel)."""
+
+    def is_cancelled(self, broadcast_id: int) -> bool:
+        return broadcast_id in self._cancelled
 
     # --- what may be broadcast ----------------------------------------------------------------------------
 
@@ -177,7 +183,8 @@ class BroadcastDesk:
                 now=self._clock.now(),
                 reason=reason,
             )
-            assert decided, "decisions are serialised; a pending broadcast cannot have changed"
+            if not decided:  # cancelled while the decision was being logged
+                return Decision.NOT_PENDING
         self.wake.set()
         return Decision.DONE
 
@@ -185,17 +192,18 @@ class BroadcastDesk:
         """Stop a broadcast (pending, approved or running): nothing more is sent from the moment this is
         called. Marketing staff and compliance may cancel any broadcast: stopping needs no second pair of
         eyes."""
-        row = await self._repository.broadcast(broadcast_id)
-        if row is None:
-            return Decision.NOT_FOUND
-        if row.status not in (Status.PENDING, Status.APPROVED, Status.RUNNING):
-            return Decision.NOT_PENDING
-        self.cancelled.add(broadcast_id)
-        await self._audit.record(
-            "broadcast.cancelled", actor=actor, data={"broadcast": broadcast_id}, critical=True
-        )
-        if not await self._repository.cancel_broadcast(broadcast_id, self._clock.now()):
-            return Decision.NOT_PENDING
+        async with self._deciding:  # not while an approval of it is being logged
+            row = await self._repository.broadcast(broadcast_id)
+            if row is None:
+                return Decision.NOT_FOUND
+            if row.status not in LIVE:
+                return Decision.NOT_PENDING
+            self._cancelled.add(broadcast_id)
+            await self._audit.record(
+                "broadcast.cancelled", actor=actor, data={"broadcast": broadcast_id}, critical=True
+            )
+            if not await self._repository.cancel_broadcast(broadcast_id, self._clock.now()):
+                return Decision.NOT_PENDING
         self.wake.set()
         return Decision.DONE
 
@@ -250,11 +258,11 @@ class BroadcastDesk:
         now = self._clock.now()
         for row in await self._repository.broadcasts(status=Status.APPROVED):
             plan = plan_of(row)
-            if plan.send_at > now or row.id in self.cancelled:
+            if plan.send_at > now or row.id in self._cancelled:
                 continue
             content = self.content(plan)
             if content is None:
-                await self.stop(row.id, "content no longer approved or valid")
+                await self.stop(row.id, STOPPED)
                 continue
             people = [
                 user_id
@@ -272,7 +280,7 @@ class BroadcastDesk:
 
     async def stop(self, broadcast_id: int, reason: str) -> None:
         """End a broadcast whose content stopped being valid: nobody else gets it."""
-        self.cancelled.add(broadcast_id)
+        self._cancelled.add(broadcast_id)
         await self._audit.record(
             "broadcast.stopped", data={"broadcast": broadcast_id, "reason": reason}, critical=True
         )
@@ -334,6 +342,8 @@ class BroadcastDesk:
                 counts[why.value] = counts.get(why.value, 0) + 1
             else:
                 send.append(item)
+                # Two broadcasts may reach the same person in one round: the second sees the first.
+                sent.setdefault(item.user_id, []).append(now)
         return Verdicts(send, outcomes, excluded)
 
     async def progress(self, broadcast_id: int) -> Progress:
@@ -364,8 +374,7 @@ class BroadcastDesk:
         in flight)."""
         if progress.remaining:
             return False
-        if not await self._repository.mark_reported(row.id):
-            return False
+        # Logged first: a crash before it is marked logs it twice, never not at all.
         await self._audit.record(
             "broadcast.finished",
             data={
@@ -379,7 +388,7 @@ class BroadcastDesk:
             },
             critical=True,
         )
-        return True
+        return await self._repository.mark_reported(row.id)
 
 
 def plan_of(row: BroadcastRow) -> Plan:

@@ -74,6 +74,7 @@ class Outcome:
 class Delivery:
     """An offer card sent in a broadcast, recorded as an offer delivery (the customer's /mydata lists it)."""
 
+    broadcast: int
     user_id: int
     offer_key: str
     offer_digest: str
@@ -302,10 +303,13 @@ class SqliteBroadcastQueries:
         claimed: list[tuple[int, int]] = []
         async with self._transaction() as conn:
             if outcomes:
+                # Back to the queue (a retry, a pause) only while the broadcast runs; cancelled otherwise.
                 await conn.executemany(
-                    "UPDATE broadcast_recipients SET state = ?, reason = ?, not_before = ?, attempts = ?, "
-                    "message_id = coalesce(?, message_id) "
-                    "WHERE broadcast = ? AND user_id = ? AND state IN ('queued', 'sending')",
+                    "UPDATE broadcast_recipients SET "
+                    "state = CASE WHEN ?1 = 'queued' AND (SELECT status FROM broadcasts WHERE id = ?6) "
+                    "!= 'running' THEN 'cancelled' ELSE ?1 END, "
+                    "reason = ?2, not_before = ?3, attempts = ?4, message_id = coalesce(?5, message_id) "
+                    "WHERE broadcast = ?6 AND user_id = ?7 AND state IN ('queued', 'sending')",
                     [
                         (
                             o.state.value,
@@ -320,10 +324,12 @@ class SqliteBroadcastQueries:
                     ],
                 )
             if deliveries:
+                # Only for a recipient still on record: one erased while the send was in flight stays erased.
                 await conn.executemany(
                     "INSERT INTO offer_deliveries (user_id, offer_key, offer_digest, code, sent_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [(d.user_id, d.offer_key, d.offer_digest, d.code, d.at) for d in deliveries],
+                    "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM broadcast_recipients "
+                    "WHERE broadcast = ?6 AND user_id = ?1)",
+                    [(d.user_id, d.offer_key, d.offer_digest, d.code, d.at, d.broadcast) for d in deliveries],
                 )
             for broadcast_id, user_id in claims:
                 cursor = await conn.execute(

@@ -216,7 +216,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "broadcasts and customer attributes",
         (
             # What a broadcast is narrowed by and scheduled in: the customer's time zone (IANA name) and
-            # tags (",vip,berlin,": commas around each, so a tag matches with LIKE '%,tag,%').
+            # tags (",vip,berlin,": commas around each, so one tag can be found as ",tag,").
             "ALTER TABLE users ADD COLUMN time_zone TEXT",
             "ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
             # The plan (content, audience, send time, coupons) as canonical JSON; an approval binds to its
@@ -237,9 +237,10 @@ MIGRATIONS: tuple[Migration, ...] = (
                 reported INTEGER NOT NULL DEFAULT 0
             )""",
             "CREATE INDEX broadcasts_by_status ON broadcasts (status, id)",
-            # One row per customer in a started broadcast; the state only moves forward:
-            # queued -> sending -> sent | failed | uncertain, or queued -> excluded | cancelled. A row found
-            # 'sending' after a crash becomes 'uncertain' and is never sent again (at most once).
+            # One row per customer in a started broadcast: queued -> sending -> sent | failed | uncertain,
+            # or queued -> excluded | cancelled; sending -> queued only when Telegram said the message was
+            # not sent (a 429, a server error) and the broadcast still runs. A row found 'sending' after a
+            # crash becomes 'uncertain' and is never sent again (at most once).
             """CREATE TABLE broadcast_recipients (
                 broadcast INTEGER NOT NULL REFERENCES broadcasts (id),
                 user_id INTEGER NOT NULL,

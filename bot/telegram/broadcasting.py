@@ -16,25 +16,26 @@ after it; a server error is retried with backoff a bounded number of times.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import (
-    TelegramBadRequest,
+    TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiohttp import ClientConnectorError
 
 from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.content.catalog import Template
 from bot.errors import GateRefused
 from bot.gate.retry import FloodPause
-from bot.services.broadcasts import BroadcastDesk, plan_of
+from bot.services.broadcasts import STOPPED, BroadcastDesk, plan_of
 from bot.services.offers import OfferBook
 from bot.services.roles import RoleBook
 from bot.storage import Repository
@@ -49,6 +50,11 @@ log = logging.getLogger("guardbot.broadcasts")
 RETRY_BACKOFF = (2.0, 10.0, 30.0)
 """Seconds before retrying a send Telegram failed with a server error (then it is recorded as failed)."""
 IDLE_SECONDS = 1.0
+OFFLINE_PAUSE = 5.0
+"""Seconds to wait when the Bot API cannot be reached at all (nothing was sent; everyone is kept)."""
+IN_FLIGHT_SECONDS = 0.2
+"""How many sends may be claimed and under way at once, in seconds' worth at the configured rate: enough to
+cover Telegram's latency at full pace, few enough that a crash leaves few recipients uncertain."""
 
 _REFUSAL_EXCLUSIONS = {
     "no valid marketing consent": Exclusion.NO_CONSENT,
@@ -89,7 +95,7 @@ class BroadcastEngine:
         self._pause = pause
         limits = desk.limits
         self._paid = limits.paid
-        self._max_in_flight = max(2, min(100, int(limits.rate * 0.05)))
+        self._max_in_flight = max(8, min(250, int(limits.rate * IN_FLIGHT_SECONDS)))
         self._room = asyncio.Event()
         self._room.set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,7 +111,7 @@ class BroadcastEngine:
             log.error("broadcast.recover_failed", exc_info=exc)
         while not stop.is_set():
             try:
-                busy = await self._round()
+                busy = await self._round(stop)
             except Exception as exc:
                 log.error("broadcast.round_failed", exc_info=exc)
                 busy = False
@@ -113,8 +119,10 @@ class BroadcastEngine:
                 await self._idle(stop)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
+        try:
             await self._flush()
+        except Exception as exc:
+            log.error("broadcast.final_flush_failed", exc_info=exc, extra={"outcomes": len(self._settled)})
 
     async def _idle(self, stop: asyncio.Event) -> None:
         wake = self._desk.wake
@@ -133,44 +141,52 @@ class BroadcastEngine:
             )
         await self._report_finished()
 
-    async def _round(self) -> bool:
+    async def _round(self, stop: asyncio.Event) -> bool:
         """One round: start what is due, judge and claim the next recipients, send. True if it did work."""
-        await self._pause.wait()  # Telegram asked the bot to wait: claim nobody meanwhile
+        await _unless_stopped(self._pause.wait(), stop)  # Telegram asked the bot to wait: claim nobody
         await self._desk.start_due()
-        room = self._max_in_flight - len(self._tasks)
-        if room <= self._max_in_flight // 2:
+        if self._max_in_flight - len(self._tasks) <= self._max_in_flight // 2:
             self._room.clear()
-            await self._room.wait()
-            room = self._max_in_flight - len(self._tasks)
-        due = await self._repository.due_recipients(self._clock.now(), room)
-        live: list[Due] = []
-        for item in due:
-            plan = await self._plan(item.broadcast)
-            if plan is None or item.broadcast in self._desk.cancelled:
-                continue
-            live.append(item)
-        plans = {item.broadcast: self._plans[item.broadcast] for item in live}
-        for broadcast_id, plan in plans.items():
-            if self._desk.content(plan) is None:
-                await self._stop(broadcast_id)
-        live = [item for item in live if item.broadcast not in self._desk.cancelled]
-        verdicts = await self._desk.judge(live, plans)
-        outcomes = [*self._settled, *verdicts.outcomes]
-        deliveries = self._deliveries
+            await _unless_stopped(self._room.wait(), stop)
+        if stop.is_set():
+            return False
+        due = await self._repository.due_recipients(self._clock.now(), self._max_in_flight - len(self._tasks))
+        plans: dict[int, Plan] = {}
+        for broadcast_id in {item.broadcast for item in due}:
+            plan = await self._plan(broadcast_id)
+            if plan is not None and self._desk.content(plan) is None:
+                await self._desk.stop(broadcast_id, STOPPED)
+            elif plan is not None and not self._desk.is_cancelled(broadcast_id):
+                plans[broadcast_id] = plan
+        verdicts = await self._desk.judge([item for item in due if item.broadcast in plans], plans)
+        settled, deliveries = self._settled, self._deliveries
         self._settled, self._deliveries = [], []
-        claimed = set(
-            await self._repository.settle_and_claim(
-                outcomes, deliveries, [(d.broadcast, d.user_id) for d in verdicts.send], self._clock.now()
+        try:
+            claimed = set(
+                await self._repository.settle_and_claim(
+                    [*settled, *verdicts.outcomes],
+                    deliveries,
+                    [(item.broadcast, item.user_id) for item in verdicts.send],
+                    self._clock.now(),
+                )
             )
-        )
+        except BaseException:
+            # Nothing of it was recorded: keep what was sent for the next round (the verdicts are simply
+            # made again then).
+            self._settled[:0], self._deliveries[:0] = settled, deliveries
+            raise
+        for item in verdicts.send:
+            if (item.broadcast, item.user_id) not in claimed:
+                continue  # cancelled meanwhile
+            content = self._desk.content(plans[item.broadcast])
+            if content is None:  # withdrawn or expired since the check above: never sent
+                self._settled.append(Outcome(item.broadcast, item.user_id, State.CANCELLED, STOPPED))
+            else:
+                self._spawn(_Job(item, plans[item.broadcast], content))
         for broadcast_id, counts in verdicts.excluded.items():
             await self._desk.audit_excluded(broadcast_id, counts)
-        for item in verdicts.send:
-            content = self._desk.content(plans[item.broadcast])
-            if (item.broadcast, item.user_id) in claimed and content is not None:
-                self._spawn(_Job(item, plans[item.broadcast], content))
         await self._report_finished()
-        return bool(due)
+        return bool(claimed or verdicts.outcomes)
 
     async def _plan(self, broadcast_id: int) -> Plan | None:
         plan = self._plans.get(broadcast_id)
@@ -181,11 +197,8 @@ class BroadcastEngine:
             plan = self._plans[broadcast_id] = plan_of(row)
         return plan
 
-    async def _stop(self, broadcast_id: int) -> None:
-        await self._desk.stop(broadcast_id, "content no longer approved or valid")
-
     def _spawn(self, job: _Job) -> None:
-        task = asyncio.create_task(self._send(job), name=f"broadcast-{job.due.broadcast}-{job.due.user_id}")
+        task = asyncio.create_task(self._send(job), name=f"broadcast-{job.due.broadcast}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -208,7 +221,7 @@ class BroadcastEngine:
     async def _attempt(self, job: _Job) -> Outcome:
         item, content = job.due, job.content
         attempts = item.attempts + 1
-        if item.broadcast in self._desk.cancelled:
+        if self._desk.is_cancelled(item.broadcast):
             return Outcome(item.broadcast, item.user_id, State.CANCELLED, attempts=item.attempts)
         to = Recipient(item.user_id, self._renderer.locale_for(item.language_code))
         delivery = None
@@ -218,7 +231,9 @@ class BroadcastEngine:
             check = self._offers.code_for(content, item.user_id)
             coupon = self._offers.coupon_for(content, item.user_id) if job.plan.coupons else None
             text = self._renderer.offer_card(content, to, check, marketing=True, code=coupon)
-            delivery = Delivery(item.user_id, content.key, content.digest, check, self._clock.now())
+            delivery = Delivery(
+                item.broadcast, item.user_id, content.key, content.digest, check, self._clock.now()
+            )
         try:
             sent = await self._sender.send_message(
                 item.user_id,
@@ -235,16 +250,24 @@ class BroadcastEngine:
             return Outcome(
                 item.broadcast, item.user_id, State.EXCLUDED, Exclusion.UNREACHABLE.value, attempts=attempts
             )
-        except TelegramBadRequest:
-            return Outcome(item.broadcast, item.user_id, State.FAILED, "rejected", attempts=attempts)
-        except (TelegramRetryAfter, TelegramServerError):
+        except TelegramRetryAfter:  # not sent; the pause holds every claim; judged again after it
+            return Outcome(item.broadcast, item.user_id, State.QUEUED, "flood", attempts=item.attempts)
+        except TelegramServerError:
             if attempts > len(RETRY_BACKOFF):
                 return Outcome(
                     item.broadcast, item.user_id, State.FAILED, "telegram_error", attempts=attempts
                 )
             retry_at = self._clock.now() + RETRY_BACKOFF[attempts - 1]
             return Outcome(item.broadcast, item.user_id, State.QUEUED, "retry", retry_at, attempts)
-        except (TelegramNetworkError, TimeoutError):
+        except TelegramAPIError:  # Telegram answered no (400 chat not found, 401, ...): not sent, final
+            return Outcome(item.broadcast, item.user_id, State.FAILED, "rejected", attempts=attempts)
+        except TelegramNetworkError as exc:
+            if isinstance(exc.__cause__, ClientConnectorError):  # never reached Telegram: not sent
+                self._pause.extend(OFFLINE_PAUSE)  # and nothing else will be until it is back
+                retry_at = self._clock.now() + OFFLINE_PAUSE
+                return Outcome(item.broadcast, item.user_id, State.QUEUED, "offline", retry_at, item.attempts)
+            return Outcome(item.broadcast, item.user_id, State.UNCERTAIN, "network", attempts=attempts)
+        except TimeoutError:
             return Outcome(item.broadcast, item.user_id, State.UNCERTAIN, "network", attempts=attempts)
         if delivery is not None:
             self._deliveries.append(delivery)
@@ -272,3 +295,11 @@ class BroadcastEngine:
                 await report_stopped(self._notifier, self._renderer, self._roles, row, progress, rate)
             elif row.started_at is not None:  # a broadcast cancelled before it started has nothing to report
                 await report_finished(self._notifier, self._renderer, self._roles, row, progress, rate)
+
+
+async def _unless_stopped(waiting: Awaitable[object], stop: asyncio.Event) -> None:
+    """Wait for `waiting`, or until `stop` is set, whichever comes first."""
+    tasks = {asyncio.ensure_future(waiting), asyncio.ensure_future(stop.wait())}
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

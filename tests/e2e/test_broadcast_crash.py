@@ -100,8 +100,9 @@ async def test_sigkill_mid_broadcast_twice_then_restart(tmp_path: Path, emulator
     sent = {user for user, state in final.items() if state == "sent"}
     got = {user for user, n in counts.items() if n}
     assert sent <= got <= sent | uncertain  # recorded sent ⇒ received; received ⇒ sent or uncertain
-    assert world.eligible == sent | uncertain  # everyone eligible reached, or counted uncertain
-    assert len(uncertain) <= 2 * 10  # a claim is a fraction of a second's worth, per crash
+    # Everyone eligible reached or counted uncertain (a claim cut short may be anyone's, blocked or not).
+    assert sent <= world.eligible <= sent | uncertain
+    assert len(uncertain) <= 2 * 20  # a claim is a fifth of a second's worth (20 at this rate), per crash
 
     entries = logged_entries(settings.audit_path)
     logged_uncertain = sum(e["data"]["recipients"] for e in entries if e["type"] == "broadcast.uncertain")
