@@ -28,7 +28,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectionResetError, ClientConnectorError
 
 from bot.clock import Clock
 from bot.content import Recipient, Renderer
@@ -102,6 +102,8 @@ class BroadcastEngine:
         self._settled: list[Outcome] = []
         self._deliveries: list[Delivery] = []
         self._plans: dict[int, Plan] = {}
+        self.offline = 0
+        """Sends that found the Bot API unreachable (nothing sent; re-queued behind a pause)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; then let the sends in flight finish and record them."""
@@ -259,14 +261,15 @@ class BroadcastEngine:
                 )
             retry_at = self._clock.now() + RETRY_BACKOFF[attempts - 1]
             return Outcome(item.broadcast, item.user_id, State.QUEUED, "retry", retry_at, attempts)
-        except TelegramAPIError:  # Telegram answered no (400 chat not found, 401, ...): not sent, final
-            return Outcome(item.broadcast, item.user_id, State.FAILED, "rejected", attempts=attempts)
         except TelegramNetworkError as exc:
-            if isinstance(exc.__cause__, ClientConnectorError):  # never reached Telegram: not sent
+            if _never_sent(exc):
+                self.offline += 1
                 self._pause.extend(OFFLINE_PAUSE)  # and nothing else will be until it is back
                 retry_at = self._clock.now() + OFFLINE_PAUSE
                 return Outcome(item.broadcast, item.user_id, State.QUEUED, "offline", retry_at, item.attempts)
             return Outcome(item.broadcast, item.user_id, State.UNCERTAIN, "network", attempts=attempts)
+        except TelegramAPIError:  # Telegram answered no (400 chat not found, 401, ...): not sent, final
+            return Outcome(item.broadcast, item.user_id, State.FAILED, "rejected", attempts=attempts)
         except TimeoutError:
             return Outcome(item.broadcast, item.user_id, State.UNCERTAIN, "network", attempts=attempts)
         if delivery is not None:
@@ -303,3 +306,15 @@ async def _unless_stopped(waiting: Awaitable[object], stop: asyncio.Event) -> No
     _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a network failure happened before the request was out: the connection could not be made,
+    or writing the request failed (a pooled connection the server had closed). Anything later — a timeout,
+    a reset while reading the answer — may have been after Telegram acted on it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ClientConnectorError | ClientConnectionResetError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

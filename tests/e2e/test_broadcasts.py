@@ -239,3 +239,80 @@ async def test_an_offer_with_personal_coupons_each_for_its_owner_only(
         )
         with pytest.raises(GateRefused, match="unapproved promo code"):
             await app.bot.send_message(second, forged, reply_markup=unsubscribe(app.renderer, to_second))
+
+
+async def test_two_broadcasts_in_one_round_respect_the_weekly_cap(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    settings = broadcast_settings(tmp_path, emulator, marketing_max_per_week=1)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 5, kinds=lambda index: "eligible", with_zones=False)
+        plan = app.broadcasts.plan_for(ContentKind.TEMPLATE, "newsletter")
+        assert plan is not None
+        first = await app.broadcasts.propose(MARKETER_ID, plan)
+        second = await app.broadcasts.propose(MARKETER_ID, plan)
+        for broadcast_id in (first, second):  # approved back to back: both start in the same round
+            await app.broadcasts.decide(broadcast_id, COMPLIANCE_ID, approve=True)
+        await until_status(app, first, Status.DONE, 30)
+        await until_status(app, second, Status.DONE, 30)
+        assert set(received(emulator, world.eligible).values()) == {1}
+        capped = (await app.broadcasts.progress(first)).excluded.get("frequency_cap", 0)
+        capped += (await app.broadcasts.progress(second)).excluded.get("frequency_cap", 0)
+        assert capped == len(world.eligible)
+
+
+async def test_a_stop_during_a_flood_pause_wins(tmp_path: Path, emulator: BotApiEmulator) -> None:
+    """The send that got the 429 is judged again after the pause, so an opt-out meanwhile counts."""
+    settings = broadcast_settings(tmp_path, emulator)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 10, kinds=lambda index: "eligible", with_zones=False)
+        unlucky = min(world.eligible)
+        emulator.inject_fault(Fault(method="sendMessage", status=429, retry_after=2, chat_id=unlucky))
+        broadcast_id = await approved_broadcast(app)
+        await until(lambda: any(c.status == 429 for c in emulator.calls_to("sendMessage")), 10, "the 429")
+        emulator.user(unlucky).send("STOP")
+        await until_status(app, broadcast_id, Status.DONE, 30)
+        assert received(emulator, [unlucky])[unlucky] == 0
+        assert set(received(emulator, world.eligible - {unlucky}).values()) == {1}
+        progress = await app.broadcasts.progress(broadcast_id)
+        assert progress.excluded == {"opted_out": 1} and progress.sent == len(world.eligible) - 1
+
+
+async def test_a_retry_pending_when_cancelled_ends_cancelled_and_reported(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    settings = broadcast_settings(tmp_path, emulator)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        emulator.user(MARKETER_ID)
+        world = await populate(app, emulator, 10, kinds=lambda index: "eligible", with_zones=False)
+        unlucky = min(world.eligible)
+        emulator.inject_fault(Fault(method="sendMessage", status=500, chat_id=unlucky))
+        broadcast_id = await approved_broadcast(app)
+        await until(lambda: any(c.status == 500 for c in emulator.calls_to("sendMessage")), 10, "the 500")
+        assert await app.broadcasts.cancel(broadcast_id, MARKETER_ID) == "done"
+        await until_status(app, broadcast_id, Status.CANCELLED, 30)
+        progress = await app.broadcasts.progress(broadcast_id)
+        assert progress.remaining == 0 and progress.cancelled >= 1
+        assert received(emulator, [unlucky])[unlucky] == 0
+
+
+async def test_an_unreachable_bot_api_pauses_the_broadcast_and_loses_nobody(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    settings = broadcast_settings(tmp_path, emulator, broadcast_rate=40)
+    app = await create_guardbot(settings)
+    async with running_bot(settings, app=app):
+        world = await populate(app, emulator, 120, kinds=lambda index: "eligible", with_zones=False)
+        broadcast_id = await approved_broadcast(app)
+        await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 20, 30, "the first sends")
+        port = int(emulator.base_url.rsplit(":", 1)[1].split("/")[0])
+        await emulator.stop()  # connection refused: nothing reaches Telegram
+        await until(lambda: app.broadcast_engine.offline > 0, 10, "the engine to notice")
+        await emulator.start(port=port)
+        await until_status(app, broadcast_id, Status.DONE, 60)
+        progress = await app.broadcasts.progress(broadcast_id)
+        assert progress.uncertain == 0 and progress.sent == len(world.eligible)
+        assert set(received(emulator, world.eligible).values()) == {1}
