@@ -89,6 +89,7 @@ class Guardbot:
     broadcast_engine: BroadcastEngine
     handoff_watch: HandoffWatch
     guard: SensitiveGuard
+    alerts: ComplianceAlerts
     retention: Retention
     faq: FaqIndex
     bot: Bot
@@ -141,6 +142,7 @@ class Guardbot:
     async def close(self) -> None:
         """Log the stop, sign a final checkpoint, close the session and every database."""
         try:
+            await self.alerts.drain()
             await self.audit.record("log.stopped")
         finally:
             try:
@@ -413,6 +415,7 @@ async def create_guardbot(settings: Settings, clock: Clock | None = None) -> Gua
             pause=pause,
         ),
         guard=guard,
+        alerts=alerts,
         handoff_watch=HandoffWatch(
             tickets,
             role_book,

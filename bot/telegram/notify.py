@@ -78,6 +78,11 @@ class ComplianceAlerts:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def drain(self) -> None:
+        """Let alerts under way finish (at shutdown, before the Bot API session closes)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def _alert(self, reason: str, bot: Bot, renderer: Renderer) -> None:
         check, kind = alert_words(reason)
         for officer in self._role_book.holders(Role.COMPLIANCE):
