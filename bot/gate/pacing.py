@@ -1,9 +1,15 @@
 """Pacing broadcast sends to Telegram's limits: `rate` messages per second overall, one per second per chat.
 
-It is the innermost request middleware of the broadcast engine's session, so every *attempt* passes it,
-retries after a 429 included: a pause never ends in a burst. Slots are reserved in order (so concurrent
-senders are spaced `1/rate` apart) and checked against a sliding one-second window with a small margin, so
-the network's jitter cannot put `rate + 1` requests into any one second as Telegram counts them.
+It is the innermost request middleware of the broadcast engine's session, so every attempt passes it. Two
+rules, both on the event loop's monotonic clock:
+
+- spacing: each call reserves the next slot, `1/rate` after the previous one, so concurrent senders go out
+  evenly rather than in bursts;
+- the limits themselves, on the moments calls actually go: a call waits until fewer than `rate` calls went
+  in the last second (plus a small margin for network jitter), and until its chat had nothing for a second.
+  A busy event loop can wake a call late, but it can never make calls bunch above the limit.
+
+A flood pause (a 429, shared by the whole bot) voids a reserved slot: the call queues again behind it.
 """
 
 from __future__ import annotations
@@ -20,12 +26,9 @@ from aiogram.methods.base import TelegramType
 from bot.gate.retry import FloodPause
 
 PER_CHAT_SECONDS = 1.0
-WINDOW_MARGIN = 0.03
-"""Seconds added to the one-second window: what a late wake-up (`LATE`) and request jitter between here
-and Telegram may eat."""
-LATE = 0.01
-"""A call that wakes this much after its slot (the event loop was busy) queues again: late calls must not
-bunch up with the ones whose slots follow theirs."""
+WINDOW_MARGIN = 0.02
+"""Seconds added to the one-second window: what jitter between here and Telegram may eat."""
+_PRUNE_EVERY = 10.0
 
 
 class Pacer(BaseRequestMiddleware):
@@ -35,49 +38,57 @@ class Pacer(BaseRequestMiddleware):
         self._pause = pause
         self._monotonic = monotonic
         self._next = 0.0
-        self._window: deque[float] = deque()
-        self._chat_next: dict[int, float] = {}
+        self._sent: deque[float] = deque(maxlen=self._per_window)
+        self._chat_sent: dict[int, float] = {}
         self._pruned_at = 0.0
         self.waited = 0.0
         """Seconds spent waiting for slots (the benchmark reports it)."""
         self.requeued = 0
-        """Slots given up (a pause, a late wake-up)."""
+        """Slots given up because a flood pause began."""
 
     def _now(self) -> float:
         return self._monotonic() if self._monotonic else asyncio.get_running_loop().time()
 
-    def reserve(self, chat: int | None, now: float) -> float:
-        """The earliest moment this call may go, taken (synchronously: no other call can take it too)."""
+    def reserve(self, now: float) -> float:
+        """The next slot, taken (synchronously: no other call can take it too)."""
         at = max(now, self._next)
-        if chat is not None:
-            at = max(at, self._chat_next.get(chat, 0.0))
-        window = self._window
-        if len(window) >= self._per_window:
-            at = max(at, window[-self._per_window] + 1.0 + WINDOW_MARGIN)
         self._next = at + self._interval
-        window.append(at)
-        while len(window) > self._per_window:
-            window.popleft()
-        if chat is not None:
-            self._chat_next[chat] = at + PER_CHAT_SECONDS
-            if now - self._pruned_at > 10.0:
-                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-                self._pruned_at = now
         return at
 
+    def free_at(self, chat: int | None) -> float:
+        """When a call may go without exceeding the rate in any second or a chat's one per second."""
+        at = self._sent[0] + 1.0 + WINDOW_MARGIN if len(self._sent) == self._per_window else 0.0
+        if chat is not None:
+            at = max(at, self._chat_sent.get(chat, float("-inf")) + PER_CHAT_SECONDS)
+        return at
+
+    def _went(self, chat: int | None, now: float) -> None:
+        self._sent.append(now)
+        if chat is not None:
+            self._chat_sent[chat] = now
+            if now - self._pruned_at > _PRUNE_EVERY:
+                cutoff = now - PER_CHAT_SECONDS
+                self._chat_sent = {c: t for c, t in self._chat_sent.items() if t > cutoff}
+                self._pruned_at = now
+
+    async def _sleep(self, seconds: float) -> None:
+        self.waited += seconds
+        await asyncio.sleep(seconds)
+
     async def slot(self, chat: int | None) -> None:
-        """Wait for this call's turn: after any flood pause, then at its reserved moment."""
+        """Wait for this call's turn: after any flood pause, at its reserved moment, within the limits."""
         while True:
             await self._pause.wait()
             now = self._now()
-            at = self.reserve(chat, now)
+            at = self.reserve(now)
             if at > now:
-                self.waited += at - now
-                await asyncio.sleep(at - now)
-            # A 429 arrived while we waited, or we woke too late: the slot is void; queue again.
-            if self._pause.left() <= 0 and self._now() - at <= LATE:
+                await self._sleep(at - now)
+            while (now := self._now()) < (free := self.free_at(chat)) and self._pause.left() <= 0:
+                await self._sleep(free - now)
+            if self._pause.left() <= 0:
+                self._went(chat, now)
                 return
-            self.requeued += 1
+            self.requeued += 1  # a 429 arrived while we waited: queue again behind the pause
 
     async def __call__(
         self,

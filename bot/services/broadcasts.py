@@ -364,10 +364,7 @@ class BroadcastDesk:
 
     async def unreported(self) -> list[BroadcastRow]:
         """Ended broadcasts whose final report has not gone out yet."""
-        rows = []
-        for status in (Status.DONE, Status.CANCELLED, Status.STOPPED):
-            rows += [row for row in await self._repository.broadcasts(status=status) if not row.reported]
-        return rows
+        return await self._repository.unreported_broadcasts()
 
     async def finished(self, row: BroadcastRow, progress: Progress) -> bool:
         """Log the final counts of an ended broadcast, once (False if already logged, or if sends are still

@@ -153,6 +153,10 @@ class BroadcastRepository(Protocol):
 
     async def mark_reported(self, broadcast_id: int) -> bool: ...
 
+    async def unreported_broadcasts(self) -> list[BroadcastRow]:
+        """Ended broadcasts (done, cancelled, stopped) whose final report has not been made."""
+        ...
+
     async def broadcasts_to(self, user_id: int) -> list[tuple[int, str, str | None, float | None]]:
         """The broadcasts this customer was in: (broadcast, state, reason, sent_at), for their export."""
         ...
@@ -331,14 +335,17 @@ class SqliteBroadcastQueries:
                     "WHERE broadcast = ?6 AND user_id = ?1)",
                     [(d.user_id, d.offer_key, d.offer_digest, d.code, d.at, d.broadcast) for d in deliveries],
                 )
-            for broadcast_id, user_id in claims:
+            for start in range(0, len(claims), 400):  # one statement per 400 (SQLite's variable limit)
+                chunk = claims[start : start + 400]
+                pairs = ",".join(["(?, ?)"] * len(chunk))
                 cursor = await conn.execute(
-                    "UPDATE broadcast_recipients SET state = 'sending', sent_at = ? "
-                    "WHERE broadcast = ? AND user_id = ? AND state = 'queued'",
-                    (now, broadcast_id, user_id),
+                    "UPDATE broadcast_recipients SET state = 'sending', sent_at = ? "  # noqa: S608 - placeholders
+                    f"WHERE state = 'queued' AND (broadcast, user_id) IN (VALUES {pairs}) "
+                    "RETURNING broadcast, user_id",
+                    (now, *(value for claim in chunk for value in claim)),
                 )
-                if cursor.rowcount == 1:
-                    claimed.append((broadcast_id, user_id))
+                claimed += [(int(row[0]), int(row[1])) for row in await cursor.fetchall()]
+                await cursor.close()
         return claimed
 
     async def sent_since(self, user_ids: Iterable[int], since: float) -> dict[int, list[float]]:
@@ -396,6 +403,16 @@ class SqliteBroadcastQueries:
                 "WHERE state = 'sending'"
             )
         return counts
+
+    async def unreported_broadcasts(self) -> list[BroadcastRow]:
+        async with self._exclusive() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_BROADCAST_COLUMNS} FROM broadcasts "  # noqa: S608
+                "WHERE status IN ('done', 'cancelled', 'stopped') AND reported = 0 ORDER BY id"
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [_broadcast(row) for row in rows]
 
     async def mark_reported(self, broadcast_id: int) -> bool:
         async with self._exclusive() as conn:

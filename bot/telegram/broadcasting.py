@@ -50,6 +50,7 @@ log = logging.getLogger("guardbot.broadcasts")
 RETRY_BACKOFF = (2.0, 10.0, 30.0)
 """Seconds before retrying a send Telegram failed with a server error (then it is recorded as failed)."""
 IDLE_SECONDS = 1.0
+HOUSEKEEPING_SECONDS = 0.5
 OFFLINE_PAUSE = 5.0
 """Seconds to wait when the Bot API cannot be reached at all (nothing was sent; everyone is kept)."""
 IN_FLIGHT_SECONDS = 0.2
@@ -102,6 +103,7 @@ class BroadcastEngine:
         self._settled: list[Outcome] = []
         self._deliveries: list[Delivery] = []
         self._plans: dict[int, Plan] = {}
+        self._kept_at = 0.0
         self.offline = 0
         """Sends that found the Bot API unreachable (nothing sent; re-queued behind a pause)."""
 
@@ -146,7 +148,9 @@ class BroadcastEngine:
     async def _round(self, stop: asyncio.Event) -> bool:
         """One round: start what is due, judge and claim the next recipients, send. True if it did work."""
         await _unless_stopped(self._pause.wait(), stop)  # Telegram asked the bot to wait: claim nobody
-        await self._desk.start_due()
+        housekeeping = self._housekeeping_due()
+        if housekeeping:
+            await self._desk.start_due()
         if self._max_in_flight - len(self._tasks) <= self._max_in_flight // 2:
             self._room.clear()
             await _unless_stopped(self._room.wait(), stop)
@@ -187,8 +191,18 @@ class BroadcastEngine:
                 self._spawn(_Job(item, plans[item.broadcast], content))
         for broadcast_id, counts in verdicts.excluded.items():
             await self._desk.audit_excluded(broadcast_id, counts)
-        await self._report_finished()
+        if housekeeping:
+            await self._report_finished()
         return bool(claimed or verdicts.outcomes)
+
+    def _housekeeping_due(self) -> bool:
+        """Starting due broadcasts and finishing ended ones: every round when idle, at most twice a second
+        while sending (each is a few queries; at a thousand messages a second, rounds come fast)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._kept_at < HOUSEKEEPING_SECONDS and self._tasks:
+            return False
+        self._kept_at = now
+        return True
 
     async def _plan(self, broadcast_id: int) -> Plan | None:
         plan = self._plans.get(broadcast_id)
