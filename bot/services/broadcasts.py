@@ -346,6 +346,12 @@ class BroadcastDesk:
                 sent.setdefault(item.user_id, []).append(now)
         return Verdicts(send, outcomes, excluded)
 
+    async def consent_exclusion(self, user_id: int) -> Exclusion:
+        """Why the gate found no marketing consent at the last moment: an opt-out, or none at all."""
+        state = (await self._consent.states([user_id]))[user_id]
+        withdrawn = self._consent.marketing_now(user_id, state).value == "withdrawn"
+        return Exclusion.OPTED_OUT if withdrawn else Exclusion.NO_CONSENT
+
     async def progress(self, broadcast_id: int) -> Progress:
         return Progress.from_counts(await self._repository.recipient_counts(broadcast_id))
 

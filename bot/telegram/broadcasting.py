@@ -259,6 +259,8 @@ class BroadcastEngine:
             )
         except GateRefused as refused:
             why = _REFUSAL_EXCLUSIONS.get(refused.reason)
+            if why is Exclusion.NO_CONSENT:  # a STOP that arrived after the judging counts as an opt-out
+                why = await self._desk.consent_exclusion(item.user_id)
             if why is not None:
                 return Outcome(item.broadcast, item.user_id, State.EXCLUDED, why.value, attempts=attempts)
             return Outcome(item.broadcast, item.user_id, State.FAILED, "refused", attempts=attempts)
