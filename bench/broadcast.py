@@ -135,7 +135,10 @@ async def seed(data_dir: Path, recipients: int, rate: float) -> None:
         await app.close()
 
 
-async def start_bot(emulator: BotApiEmulator, data_dir: Path, rate: float) -> asyncio.subprocess.Process:
+async def start_bot(
+    emulator: BotApiEmulator, data_dir: Path, rate: float, log: Path
+) -> asyncio.subprocess.Process:
+    """`python -m bot run` as an operator would start it; its log (stderr) goes to `log`."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(data_dir),
@@ -149,16 +152,17 @@ async def start_bot(emulator: BotApiEmulator, data_dir: Path, rate: float) -> as
         "MARKETING_IDS": str(MARKETER_ID),
         "COMPLIANCE_IDS": str(COMPLIANCE_ID),
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=data_dir,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    with log.open("wb") as stderr:  # the child keeps its own copy of the descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=data_dir,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
 
 
 async def stop_bot(process: asyncio.subprocess.Process) -> None:
@@ -212,20 +216,41 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
                     done.set()
 
             emulator.add_listener(on_call)
+            # The emulator stands in for Telegram: its own garbage-collection pauses would bunch the arrival
+            # times it records (and overstate the busiest second), so none run while the bot sends.
             gc.collect()
+            gc.freeze()
+            gc.disable()
             started = time.time()
-            process = await start_bot(emulator, data_dir, rate)
+            log = Path(tmp) / "bot.log"
+            process = await start_bot(emulator, data_dir, rate, log)
+            finished = asyncio.ensure_future(done.wait())
+            exited = asyncio.ensure_future(process.wait())
             try:
-                try:
-                    await asyncio.wait_for(done.wait(), timeout=60 + 3 * recipients / rate)
-                except TimeoutError:  # report what did arrive; "once each" will say NO
+                await asyncio.wait(
+                    {finished, exited},
+                    timeout=60 + 6 * recipients / rate,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if not done.is_set():
+                    if exited.done():
+                        tail = log.read_text(errors="replace").splitlines()[-5:]
+                        raise RuntimeError(
+                            f"the bot exited (code {process.returncode}) after {len(sends)} of {recipients} "
+                            "sends; its last log lines:\n" + "\n".join(tail)
+                        )
+                    # Report what did arrive ("once each" will say NO).
                     print(f"timed out with {len(sends)} of {recipients} sent", file=sys.stderr)
-                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds())
                     if not sends:
-                        raise
+                        raise TimeoutError("the bot sent no broadcast message")
+                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds())
                 peak = peak_rss_mb(process.pid)
                 await asyncio.sleep(0.5)  # anything more (a duplicate) would show up in the record now
             finally:
+                gc.enable()
+                gc.unfreeze()
+                finished.cancel()
+                exited.cancel()
                 await stop_bot(process)
     times = [call.at for call in sends]
     counts = Counter(call.params["chat_id"] for call in sends)
