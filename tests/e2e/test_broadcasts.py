@@ -140,6 +140,15 @@ async def test_cancel_stops_sending_within_a_second(tmp_path: Path, emulator: Bo
         world = await populate(app, emulator, 200, kinds=lambda index: "eligible", with_zones=False)
         broadcast_id = await approved_broadcast(app)
         await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 10, 30, "the first sends")
+        author.send(f"/broadcast_status B{broadcast_id}")
+        status = await author.wait_for_bot_message(
+            lambda m: (m.text or "").startswith(f"Broadcast B{broadcast_id}")
+        )
+        live = status.text or ""
+        assert "running" in live and "Sent: " in live and "remaining: " in live and "Time left" in live
+        sent_then = int(live.split("Sent: ", 1)[1].split(" ", 1)[0])
+        remaining_then = int(live.split("remaining: ", 1)[1].split(" ", 1)[0])
+        assert sent_then >= 1 and 0 < remaining_then < 200 and sent_then + remaining_then <= 200
         author.send(f"/broadcast_cancel {broadcast_id}")
         cancelled_at = time.time()
         await until_status(app, broadcast_id, Status.CANCELLED, 10)
