@@ -9,10 +9,14 @@ broadcast engine then starts it on its own and sends through the gate and the pa
 Measured from the emulator's record of successful sendMessage calls to the customers:
 
 - achieved rate = (sends - 1) / (last - first), as a fraction of BROADCAST_RATE. The pacer spaces sends
-  1/rate apart within a 1.02 s sliding window, so the best achievable is about 0.98 (target >= 0.95);
-- the busiest sliding one-second window (must not exceed the rate) and that each customer got exactly one;
-- the bot's CPU time (user + system) between the first and the last send, per message, and the emulator's
-  (this process) for context; the bot's peak RSS (VmHWM); the time from the bot's start to its first send.
+  1/rate apart within a 1.05 s sliding window, so the best achievable is about 0.95 (target >= 0.95);
+- the busiest sliding one-second window of arrivals, as Telegram would count them (must not exceed the
+  rate), and that each customer got exactly one;
+- the bot's CPU time (user + system) between the first and the last send, per message and in cores (near
+  1.0: CPU-bound), and the emulator's (this process) for context; the bot's peak RSS (VmHWM); the time from
+  the bot's start to its first send; and the cores busy with anything else meanwhile ("other load": other
+  processes, the hypervisor). On a shared 2-core VM the figures move by a third with that load: compare
+  rounds run back to back, and trust rounds whose other load is near 0.
 
 Each round copies the same seeded directory, so every round sends the same broadcast to the same people.
 
@@ -64,6 +68,8 @@ class Round:
     paid: bool
     cpu_seconds: float
     emulator_cpu_seconds: float
+    machine_busy_seconds: float
+    """All cores, every process (steal included), over the sending period."""
     peak_rss_mb: float
     first_send_after: float
     """Seconds from starting the bot process to its first broadcast send (start-up, drawing the audience)."""
@@ -90,8 +96,23 @@ class Round:
         return self.cpu_seconds / self.seconds if self.seconds > 0 else float("nan")
 
     @property
+    def other_load(self) -> float:
+        """Cores busy with anything but the bot and the emulator while sending (other work, the hypervisor):
+        on a shared machine, the figures are only comparable between rounds where this is low."""
+        other = self.machine_busy_seconds - self.cpu_seconds - self.emulator_cpu_seconds
+        return max(0.0, other) / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
     def emulator_cpu_ms_per_message(self) -> float:
         return self.emulator_cpu_seconds / self.sends * 1000
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (all cores, steal included): to see what else was running."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def settings_for(data_dir: Path, rate: float, api_base: str | None = None) -> Settings:
@@ -196,8 +217,8 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
             for user_id in (MARKETER_ID, COMPLIANCE_ID, *customers):
                 emulator.user(user_id)  # known and started: the bot may write to them
             sends: list[RecordedCall] = []
-            cpu_at_first: tuple[float, float] = (0.0, 0.0)
-            cpu_at_last: tuple[float, float] = (0.0, 0.0)
+            cpu_at_first: tuple[float, float, float] = (0.0, 0.0, 0.0)
+            cpu_at_last: tuple[float, float, float] = (0.0, 0.0, 0.0)
             done = asyncio.Event()
             process: asyncio.subprocess.Process | None = None
 
@@ -210,9 +231,9 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
                     return
                 sends.append(call)
                 if len(sends) == 1:
-                    cpu_at_first = (cpu_seconds(process.pid), cpu_seconds())
+                    cpu_at_first = (cpu_seconds(process.pid), cpu_seconds(), machine_busy_seconds())
                 if len(sends) == recipients:
-                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds())
+                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds(), machine_busy_seconds())
                     done.set()
 
             emulator.add_listener(on_call)
@@ -243,7 +264,7 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
                     print(f"timed out with {len(sends)} of {recipients} sent", file=sys.stderr)
                     if not sends:
                         raise TimeoutError("the bot sent no broadcast message")
-                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds())
+                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds(), machine_busy_seconds())
                 peak = peak_rss_mb(process.pid)
                 await asyncio.sleep(0.5)  # anything more (a duplicate) would show up in the record now
             finally:
@@ -265,6 +286,7 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
         paid=all(call.params.get("allow_paid_broadcast") in (True, "true") for call in sends),
         cpu_seconds=cpu_at_last[0] - cpu_at_first[0],
         emulator_cpu_seconds=cpu_at_last[1] - cpu_at_first[1],
+        machine_busy_seconds=cpu_at_last[2] - cpu_at_first[2],
         peak_rss_mb=peak,
         first_send_after=min(times) - started,
     )
@@ -274,14 +296,14 @@ def report(rounds: list[Round]) -> str:
     lines = [
         f"{'round':<7}{'sent':>7}{'seconds':>9}{'msg/s':>8}{'of rate':>9}{'busiest 1 s':>13}"
         f"{'once each':>11}{'bot CPU ms/msg':>16}{'bot cores':>11}{'emulator CPU ms/msg':>21}"
-        f"{'peak RSS MB':>13}{'first send s':>14}"
+        f"{'peak RSS MB':>13}{'first send s':>14}{'other load':>12}"
     ]
     for number, r in enumerate(rounds, 1):
         lines.append(
             f"{number:<7}{r.sends:>7}{r.seconds:>9.2f}{r.achieved:>8.1f}{r.fraction:>9.3f}"
             f"{r.busiest_second:>13}{'yes' if r.exactly_once and r.paid else 'NO':>11}"
             f"{r.cpu_ms_per_message:>16.3f}{r.cpu_share:>11.2f}{r.emulator_cpu_ms_per_message:>21.3f}"
-            f"{r.peak_rss_mb:>13.0f}{r.first_send_after:>14.1f}"
+            f"{r.peak_rss_mb:>13.0f}{r.first_send_after:>14.1f}{r.other_load:>12.2f}"
         )
     if len(rounds) > 1:
         lines.append(
@@ -294,12 +316,13 @@ def report(rounds: list[Round]) -> str:
             f"{statistics.median(r.emulator_cpu_ms_per_message for r in rounds):>21.3f}"
             f"{statistics.median(r.peak_rss_mb for r in rounds):>13.0f}"
             f"{statistics.median(r.first_send_after for r in rounds):>14.1f}"
+            f"{statistics.median(r.other_load for r in rounds):>12.2f}"
         )
     fraction = statistics.median(r.fraction for r in rounds)
     over = [r.busiest_second for r in rounds if r.busiest_second > r.rate]
     lines.append(
         f"achieved / configured rate: median {fraction:.3f} of {len(rounds)} round(s) (target ≥ {TARGET}; "
-        f"the pacer's best is ≈ 0.98): {'met' if fraction >= TARGET else 'NOT met'}; "
+        f"the pacer's best is ≈ 0.95): {'met' if fraction >= TARGET else 'NOT met'}; "
         f"busiest second {'within' if not over else 'ABOVE'} the rate; "
         f"each customer exactly once: {'yes' if all(r.exactly_once for r in rounds) else 'NO'}"
     )

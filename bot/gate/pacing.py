@@ -26,7 +26,7 @@ from aiogram.methods.base import TelegramType
 from bot.gate.retry import FloodPause
 
 PER_CHAT_SECONDS = 1.0
-WINDOW_MARGIN = 0.02
+WINDOW_MARGIN = 0.05
 """Seconds added to the one-second window: what jitter between here and Telegram may eat."""
 _PRUNE_EVERY = 10.0
 
