@@ -322,6 +322,11 @@ async def test_an_unreachable_bot_api_pauses_the_broadcast_and_loses_nobody(
         await until(lambda: app.broadcast_engine.offline > 0, 10, "the engine to notice")
         await emulator.start(port=port)
         await until_status(app, broadcast_id, Status.DONE, 60)
+        # Sends that never reached the server are kept and sent later; only one whose request was already
+        # written when the server went away may be uncertain (it may have been acted on): at most those in
+        # flight then, never the rest of the audience.
         progress = await app.broadcasts.progress(broadcast_id)
-        assert progress.uncertain == 0 and progress.sent == len(world.eligible)
-        assert set(received(emulator, world.eligible).values()) == {1}
+        assert progress.sent + progress.uncertain == len(world.eligible) and progress.uncertain <= 8
+        counts = received(emulator, world.eligible)
+        assert max(counts.values()) == 1
+        assert sum(counts.values()) >= progress.sent
