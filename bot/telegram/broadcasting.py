@@ -16,6 +16,7 @@ after it; a server error is retried with backoff a bounded number of times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -129,12 +130,10 @@ class BroadcastEngine:
             log.error("broadcast.final_flush_failed", exc_info=exc, extra={"outcomes": len(self._settled)})
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        wake = self._desk.wake
-        waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
-        _, pending = await asyncio.wait(waiters, timeout=IDLE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in pending:
-            waiter.cancel()
-        wake.clear()
+        """Nothing to do: wait for news (an approval, a cancel), the stop, or a second, whichever is first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_unless_stopped(self._desk.wake.wait(), stop), IDLE_SECONDS)
+        self._desk.wake.clear()
 
     async def _recover(self) -> None:
         """After a crash: unsettled claims become uncertain (logged), unsent final reports go out."""

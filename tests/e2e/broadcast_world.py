@@ -7,11 +7,11 @@ runs for real: the engine, the gate, the pacer and the emulator over HTTP.
 
 from __future__ import annotations
 
-import asyncio
-import time
+import sqlite3
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.app import Guardbot
 from bot.emulator import BotApiEmulator
@@ -106,25 +106,20 @@ async def approved_broadcast(app: Guardbot, plan: Plan | None = None) -> int:
     return broadcast_id
 
 
-async def until(condition: Callable[[], bool], within: float, what: str) -> None:
-    """Wait for `condition` (polled), failing with `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+def status(database: Path, broadcast_id: int) -> tuple[str, bool]:
+    """The broadcast's status and whether its final report is out, read from the file as an auditor would
+    (synchronously, so it can be an `emulator.wait_for` condition)."""
+    with sqlite3.connect(database) as conn:
+        row = conn.execute("SELECT status, reported FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone()
+    return (str(row[0]), bool(row[1])) if row else ("", False)
 
 
-async def until_status(app: Guardbot, broadcast_id: int, status: Status, within: float) -> None:
-    """Wait until the broadcast has `status` and its final report is out."""
-    deadline = time.monotonic() + within
-    while True:
-        row = await app.broadcasts.get(broadcast_id)
-        if row is not None and row.status == status and row.reported:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"broadcast {broadcast_id} is {row.status if row else None}, not {status}")
-        await asyncio.sleep(0.05)
+async def until_status(
+    app: Guardbot, emulator: BotApiEmulator, broadcast_id: int, wanted: Status, within: float
+) -> None:
+    """Wait until the broadcast has status `wanted` and its final report is out."""
+    database = app.settings.database_path
+    await emulator.wait_for(lambda: status(database, broadcast_id) == (wanted, True), timeout=within)
 
 
 def broadcast_sends(emulator: BotApiEmulator, people: Iterable[int]) -> list[RecordedCall]:

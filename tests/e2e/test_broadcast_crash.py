@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 from bot.app import create_guardbot
 from bot.emulator import BotApiEmulator
-from tests.e2e.broadcast_world import approved_broadcast, broadcast_sends, populate, received
+from tests.e2e.broadcast_world import approved_broadcast, broadcast_sends, populate, received, status
 from tests.helpers import (
     COMPLIANCE_2_ID,
     COMPLIANCE_ID,
@@ -43,20 +42,6 @@ def states(database: Path, broadcast_id: int) -> dict[int, str]:
     return {int(user): str(state) for user, state in rows}
 
 
-def status(database: Path, broadcast_id: int) -> tuple[str, int]:
-    with sqlite3.connect(database) as conn:
-        row = conn.execute("SELECT status, reported FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone()
-    return str(row[0]), int(row[1])
-
-
-async def wait_for(condition: object, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def test_sigkill_mid_broadcast_twice_then_restart(tmp_path: Path, emulator: BotApiEmulator) -> None:
     data_dir = tmp_path / "data"
     settings = make_settings(data_dir, emulator.base_url, broadcast_rate=RATE, broadcast_paid=True)
@@ -74,7 +59,7 @@ async def test_sigkill_mid_broadcast_twice_then_restart(tmp_path: Path, emulator
         process = await start_bot_process(emulator.base_url, data_dir, capture=False, extra_env=ENV)
         try:
             sends = lambda n=kill_after: len(broadcast_sends(emulator, world.everyone)) >= n  # noqa: E731
-            await wait_for(sends, 60, f"{kill_after} sends")
+            await emulator.wait_for(sends, timeout=60)
             process.send_signal(signal.SIGKILL)
             await process.wait()
         finally:
@@ -85,7 +70,7 @@ async def test_sigkill_mid_broadcast_twice_then_restart(tmp_path: Path, emulator
 
     process = await start_bot_process(emulator.base_url, data_dir, capture=False, extra_env=ENV)
     try:
-        await wait_for(lambda: status(database, broadcast_id) == ("done", 1), 60, "the broadcast to end")
+        await emulator.wait_for(lambda: status(database, broadcast_id) == ("done", True), timeout=60)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=30) == 0
     finally:

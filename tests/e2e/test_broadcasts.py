@@ -29,7 +29,6 @@ from tests.e2e.broadcast_world import (
     busiest_second,
     populate,
     received,
-    until,
     until_status,
 )
 from tests.helpers import COMPLIANCE_ID, MARKETER_ID, MovableClock, logged_entries, make_settings, running_bot
@@ -57,10 +56,10 @@ async def test_exactly_the_eligible_receive_exactly_once_at_telegrams_pace(
         world = await populate(app, emulator, 1000)
         latecomer = max(world.eligible)  # the last in line: their STOP arrives long before their turn
         broadcast_id = await approved_broadcast(app)
-        await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 50, 30, "the first sends")
+        await emulator.wait_for(lambda: len(broadcast_sends(emulator, world.everyone)) >= 50, timeout=30)
         emulator.user(latecomer).send("STOP")
         emulator.inject_fault(Fault(method="sendMessage", status=429, retry_after=1, times=3))
-        await until_status(app, broadcast_id, Status.DONE, 60)
+        await until_status(app, emulator, broadcast_id, Status.DONE, 60)
 
         counts = received(emulator, world.everyone)
         eligible = world.eligible - {latecomer}
@@ -122,12 +121,12 @@ async def test_quiet_hours_wait_for_the_morning_in_the_customers_time_zone(
         awake = world.eligible - asleep
         assert asleep and awake
         broadcast_id = await approved_broadcast(app)
-        await until(lambda: sum(received(emulator, awake).values()) == len(awake), 30, "the awake")
+        await emulator.wait_for(lambda: sum(received(emulator, awake).values()) == len(awake), timeout=30)
         assert sum(received(emulator, asleep).values()) == 0
         row = await app.broadcasts.get(broadcast_id)
         assert row is not None and row.status == Status.RUNNING  # still waiting for the sleepers
         clock.offset += 12 * 3600  # morning everywhere that was night
-        await until_status(app, broadcast_id, Status.DONE, 30)
+        await until_status(app, emulator, broadcast_id, Status.DONE, 30)
         assert set(received(emulator, world.eligible).values()) == {1}
         assert clock.now() > now
 
@@ -139,7 +138,7 @@ async def test_cancel_stops_sending_within_a_second(tmp_path: Path, emulator: Bo
         author = emulator.user(MARKETER_ID)
         world = await populate(app, emulator, 200, kinds=lambda index: "eligible", with_zones=False)
         broadcast_id = await approved_broadcast(app)
-        await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 10, 30, "the first sends")
+        await emulator.wait_for(lambda: len(broadcast_sends(emulator, world.everyone)) >= 10, timeout=30)
         author.send(f"/broadcast_status B{broadcast_id}")
         status = await author.wait_for_bot_message(
             lambda m: (m.text or "").startswith(f"Broadcast B{broadcast_id}")
@@ -151,7 +150,7 @@ async def test_cancel_stops_sending_within_a_second(tmp_path: Path, emulator: Bo
         assert sent_then >= 1 and 0 < remaining_then < 200 and sent_then + remaining_then <= 200
         author.send(f"/broadcast_cancel {broadcast_id}")
         cancelled_at = time.time()
-        await until_status(app, broadcast_id, Status.CANCELLED, 10)
+        await until_status(app, emulator, broadcast_id, Status.CANCELLED, 10)
         late = [c for c in broadcast_sends(emulator, world.everyone) if c.at > cancelled_at + 1.0]
         assert late == []
         progress = await app.broadcasts.progress(broadcast_id)
@@ -171,7 +170,7 @@ async def test_an_unapproved_broadcast_never_starts(tmp_path: Path, emulator: Bo
         assert own.value == "own"
         # A second, approved broadcast runs to its end: the engine has had every chance to start the first.
         later = await approved_broadcast(app)
-        await until_status(app, later, Status.DONE, 30)
+        await until_status(app, emulator, later, Status.DONE, 30)
         row = await app.broadcasts.get(waiting)
         assert row is not None and row.status == Status.PENDING
         progress = await app.broadcasts.progress(waiting)
@@ -190,7 +189,7 @@ async def test_telegram_errors_are_retried_or_recorded(
         unlucky = min(world.eligible)
         emulator.inject_fault(Fault(method="sendMessage", status=status, chat_id=unlucky, times=1))
         broadcast_id = await approved_broadcast(app)
-        await until_status(app, broadcast_id, Status.DONE, 30)
+        await until_status(app, emulator, broadcast_id, Status.DONE, 30)
         progress = await app.broadcasts.progress(broadcast_id)
         if status == 500:  # retried after a backoff: everyone has it
             assert received(emulator, [unlucky])[unlucky] == 1
@@ -222,7 +221,7 @@ async def test_an_offer_with_personal_coupons_each_for_its_owner_only(
         plan = app.broadcasts.plan_for(ContentKind.OFFER, offer.key)
         assert plan is not None
         broadcast_id = await approved_broadcast(app, replace(plan, coupons=True))
-        await until_status(app, broadcast_id, Status.DONE, 30)
+        await until_status(app, emulator, broadcast_id, Status.DONE, 30)
 
         cards = {user: emulator.user(user).bot_messages for user in world.eligible}
         reached = {user for user, messages in cards.items() if messages}
@@ -263,8 +262,8 @@ async def test_two_broadcasts_in_one_round_respect_the_weekly_cap(
         second = await app.broadcasts.propose(MARKETER_ID, plan)
         for broadcast_id in (first, second):  # approved back to back: both start in the same round
             await app.broadcasts.decide(broadcast_id, COMPLIANCE_ID, approve=True)
-        await until_status(app, first, Status.DONE, 30)
-        await until_status(app, second, Status.DONE, 30)
+        await until_status(app, emulator, first, Status.DONE, 30)
+        await until_status(app, emulator, second, Status.DONE, 30)
         assert set(received(emulator, world.eligible).values()) == {1}
         capped = (await app.broadcasts.progress(first)).excluded.get("frequency_cap", 0)
         capped += (await app.broadcasts.progress(second)).excluded.get("frequency_cap", 0)
@@ -280,9 +279,11 @@ async def test_a_stop_during_a_flood_pause_wins(tmp_path: Path, emulator: BotApi
         unlucky = min(world.eligible)
         emulator.inject_fault(Fault(method="sendMessage", status=429, retry_after=2, chat_id=unlucky))
         broadcast_id = await approved_broadcast(app)
-        await until(lambda: any(c.status == 429 for c in emulator.calls_to("sendMessage")), 10, "the 429")
+        await emulator.wait_for(
+            lambda: any(c.status == 429 for c in emulator.calls_to("sendMessage")), timeout=10
+        )
         emulator.user(unlucky).send("STOP")
-        await until_status(app, broadcast_id, Status.DONE, 30)
+        await until_status(app, emulator, broadcast_id, Status.DONE, 30)
         assert received(emulator, [unlucky])[unlucky] == 0
         assert set(received(emulator, world.eligible - {unlucky}).values()) == {1}
         progress = await app.broadcasts.progress(broadcast_id)
@@ -300,9 +301,11 @@ async def test_a_retry_pending_when_cancelled_ends_cancelled_and_reported(
         unlucky = min(world.eligible)
         emulator.inject_fault(Fault(method="sendMessage", status=500, chat_id=unlucky))
         broadcast_id = await approved_broadcast(app)
-        await until(lambda: any(c.status == 500 for c in emulator.calls_to("sendMessage")), 10, "the 500")
+        await emulator.wait_for(
+            lambda: any(c.status == 500 for c in emulator.calls_to("sendMessage")), timeout=10
+        )
         assert await app.broadcasts.cancel(broadcast_id, MARKETER_ID) == "done"
-        await until_status(app, broadcast_id, Status.CANCELLED, 30)
+        await until_status(app, emulator, broadcast_id, Status.CANCELLED, 30)
         progress = await app.broadcasts.progress(broadcast_id)
         assert progress.remaining == 0 and progress.cancelled >= 1
         assert received(emulator, [unlucky])[unlucky] == 0
@@ -316,12 +319,12 @@ async def test_an_unreachable_bot_api_pauses_the_broadcast_and_loses_nobody(
     async with running_bot(settings, app=app):
         world = await populate(app, emulator, 120, kinds=lambda index: "eligible", with_zones=False)
         broadcast_id = await approved_broadcast(app)
-        await until(lambda: len(broadcast_sends(emulator, world.everyone)) >= 20, 30, "the first sends")
+        await emulator.wait_for(lambda: len(broadcast_sends(emulator, world.everyone)) >= 20, timeout=30)
         port = int(emulator.base_url.rsplit(":", 1)[1].split("/")[0])
         await emulator.stop()  # connection refused: nothing reaches Telegram
-        await until(lambda: app.broadcast_engine.offline > 0, 10, "the engine to notice")
+        await emulator.wait_for(lambda: app.broadcast_engine.offline > 0, timeout=10)
         await emulator.start(port=port)
-        await until_status(app, broadcast_id, Status.DONE, 60)
+        await until_status(app, emulator, broadcast_id, Status.DONE, 60)
         # Sends that never reached the server are kept and sent later; only one whose request was already
         # written when the server went away may be uncertain (it may have been acted on): at most those in
         # flight then, never the rest of the audience.
