@@ -17,7 +17,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand, Message, User
@@ -48,13 +47,14 @@ from bot.services.tickets import TicketDesk
 from bot.storage import Repository, SqliteRepository, open_database
 from bot.storage.audit import AuditStore
 from bot.storage.keyring import KeyringStore
-from bot.telegram.broadcasting import BroadcastEngine
+from bot.telegram.broadcasting import BroadcastEngine, Sent
 from bot.telegram.callbacks import Unsubscribe
 from bot.telegram.handoff_watch import HandoffWatch
 from bot.telegram.middlewares import register_middlewares
 from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
 from bot.telegram.secure import SecureLinkMessages
+from bot.telegram.transport import JsonSession
 from config import ConfigError, Settings
 from flows.broadcasts import FREE_BROADCAST_RATE, QuietHours
 from flows.faq import FaqIndex
@@ -158,7 +158,13 @@ def pin_response_models() -> tuple[type[Any], ...]:
     a garbage collection drops it and the next call rebuilds its schema (~6 ms). Measured in-process: 30
     rebuilds per 500 replies, the largest single cost on the reply path, gone with these references.
     """
-    return (Response[Message], Response[bool], Response[User], Response[list[dict[str, Any]]])
+    return (
+        Response[Message],
+        Response[Sent],
+        Response[bool],
+        Response[User],
+        Response[list[dict[str, Any]]],
+    )
 
 
 def create_bot(
@@ -171,7 +177,7 @@ def create_bot(
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
     api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
-    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session = JsonSession(api=api) if api else JsonSession()
     session.middleware(gate)
     if pacer is None:
         session.middleware(FloodControl(clock, pause=pause))

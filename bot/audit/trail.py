@@ -15,7 +15,7 @@ import json
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,14 @@ class SubjectKeys:
         )
         return Subject.of(row.subject, key)
 
+    async def warm(self, user_ids: Sequence[int]) -> None:
+        """Load the existing subjects of many users in one query, ahead of a batch of entries about them
+        (a broadcast round): one query instead of one per person."""
+        missing = [user_id for user_id in user_ids if user_id not in self._cache]
+        for row in await self._keyring.find_many(missing):
+            if row.user_id not in self._cache:
+                self._remember(row.user_id, Subject.of(row.subject, self._unwrap(row)))
+
     def _remember(self, user_id: int, subject: Subject) -> None:
         self._cache[user_id] = subject
         if len(self._cache) > self._cache_size:
@@ -184,6 +192,10 @@ class AuditTrail:
     def redact(self, text: str) -> str:
         """Sensitive values replaced by their type before anything is stored (the detector plugs in here)."""
         return self._redact(text)
+
+    async def warm(self, user_ids: Sequence[int]) -> None:
+        """Entries about these people follow: load their keys at once (`SubjectKeys.warm`)."""
+        await self._subjects.warm(user_ids)
 
     async def subject_id(self, user_id: int) -> str:
         return (await self._subjects.get(user_id)).id

@@ -11,7 +11,6 @@ from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import TelegramMethod
-from aiogram.types import Message
 
 from bot.audit.trail import AuditTrail
 from bot.content.ledger import Audience
@@ -65,8 +64,9 @@ class AuditedCalls:
 
     async def after(self, call: int, decision: Decision, result: object, error: BaseException | None) -> None:
         data: dict[str, Any] = {"call": call, "method": decision.method, "ok": error is None}
-        if isinstance(result, Message):
-            data["message_id"] = result.message_id
+        message_id = getattr(result, "message_id", None)  # a Message, or a broadcast's slimmer answer
+        if isinstance(message_id, int):
+            data["message_id"] = message_id
         if error is not None:
             data["error"] = type(error).__name__
             if isinstance(error, TelegramAPIError):

@@ -344,6 +344,7 @@ class BroadcastDesk:
                 send.append(item)
                 # Two broadcasts may reach the same person in one round: the second sees the first.
                 sent.setdefault(item.user_id, []).append(now)
+        await self._audit.warm([item.user_id for item in send])  # each send is logged about its recipient
         return Verdicts(send, outcomes, excluded)
 
     async def consent_exclusion(self, user_id: int) -> Exclusion:

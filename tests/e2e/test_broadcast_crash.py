@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.app import create_guardbot
 from bot.emulator import BotApiEmulator
+from bot.telegram.broadcasting import IN_FLIGHT_SECONDS
 from tests.e2e.broadcast_world import approved_broadcast, broadcast_sends, populate, received, status
 from tests.helpers import (
     COMPLIANCE_2_ID,
@@ -87,7 +88,7 @@ async def test_sigkill_mid_broadcast_twice_then_restart(tmp_path: Path, emulator
     assert sent <= got <= sent | uncertain  # recorded sent ⇒ received; received ⇒ sent or uncertain
     # Everyone eligible reached or counted uncertain (a claim cut short may be anyone's, blocked or not).
     assert sent <= world.eligible <= sent | uncertain
-    assert len(uncertain) <= 2 * 20  # a claim is a fifth of a second's worth (20 at this rate), per crash
+    assert len(uncertain) <= 2 * RATE * IN_FLIGHT_SECONDS  # at most the sends claimed at once, per crash
 
     entries = logged_entries(settings.audit_path)
     logged_uncertain = sum(e["data"]["recipients"] for e in entries if e["type"] == "broadcast.uncertain")
