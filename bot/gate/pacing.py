@@ -3,11 +3,16 @@
 It is the innermost request middleware of the broadcast engine's session, so every attempt passes it. Two
 rules, both on the event loop's monotonic clock:
 
-- spacing: each call reserves the next slot, `1/rate` after the previous one, so concurrent senders go out
-  evenly rather than in bursts;
+- spacing: each call reserves the next slot, evenly spaced at `PACE` of the rate (a little under it), so
+  concurrent senders go out evenly rather than in bursts. A call woken late (a busy event loop) still goes
+  at once: slots are not lost, they are caught up;
 - the limits themselves, on the moments calls actually go: a call waits until fewer than `rate` calls went
-  in the last second (plus a small margin for network jitter), and until its chat had nothing for a second.
-  A busy event loop can wake a call late, but it can never make calls bunch above the limit.
+  in the last second (plus a small margin), and until its chat had nothing for a second. Catching up can
+  never make calls bunch above the limit.
+
+Telegram counts calls as they arrive, some milliseconds after they leave here, and not all equally late:
+a second of arrivals can hold calls that left over a little more than a second. Pacing at `PACE` of the
+rate leaves that room; the margin is the limit's own share of it.
 
 A flood pause (a 429, shared by the whole bot) voids a reserved slot: the call queues again behind it.
 """
@@ -26,14 +31,16 @@ from aiogram.methods.base import TelegramType
 from bot.gate.retry import FloodPause
 
 PER_CHAT_SECONDS = 1.0
-WINDOW_MARGIN = 0.05
-"""Seconds added to the one-second window: what jitter between here and Telegram may eat."""
+PACE = 0.97
+"""The share of the rate the spacing aims at: the rest is room for calls arriving unevenly late."""
+WINDOW_MARGIN = 0.03
+"""Seconds added to the one-second window of the hard limit, for the same reason."""
 _PRUNE_EVERY = 10.0
 
 
 class Pacer(BaseRequestMiddleware):
     def __init__(self, rate: float, pause: FloodPause, monotonic: Callable[[], float] | None = None) -> None:
-        self._interval = 1.0 / rate
+        self._interval = 1.0 / (rate * PACE)
         self._per_window = max(1, int(rate))
         self._pause = pause
         self._monotonic = monotonic

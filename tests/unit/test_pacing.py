@@ -4,6 +4,7 @@ two to one chat within a second, nothing through during a flood pause — with m
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from itertools import pairwise
 
@@ -60,3 +61,21 @@ async def test_nothing_goes_during_a_flood_pause() -> None:
     moments = await let_through(pacer, list(range(20)))
     assert min(at for _, at in moments) >= paused_until
     assert busiest([at for _, at in moments]) <= 50
+
+
+async def test_a_stalled_loop_catches_up_without_exceeding_the_rate() -> None:
+    """A call woken late still goes (its slot is not lost), but the catching up stays within the rate."""
+    pacer = Pacer(100, FloodPause())
+    loop = asyncio.get_running_loop()
+    stalled: list[float] = []
+
+    async def stall() -> None:
+        await asyncio.sleep(0.3)
+        time.sleep(0.25)  # noqa: ASYNC251 - the point: the whole event loop is held up
+        stalled.append(loop.time())
+
+    moments, _ = await asyncio.gather(let_through(pacer, list(range(150))), stall())
+    times = sorted(at for _, at in moments)
+    assert busiest(times) <= 100
+    after = [at for at in times if at >= stalled[0]]
+    assert len([at for at in after if at < stalled[0] + 0.02]) >= 10  # the slots due meanwhile, at once
