@@ -36,6 +36,10 @@ from bot.gate.policy import ContentPolicy
 
 log = logging.getLogger("guardbot.gate")
 
+# Refusal reasons callers act on: the broadcast engine counts them as exclusions.
+NO_MARKETING_CONSENT = "no valid marketing consent"
+RECIPIENT_BLOCKED = "the recipient blocked the bot"
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -156,7 +160,7 @@ class OutboundGate(BaseRequestMiddleware):
             and name.startswith("send")
             and contacts.unreachable(person)
         ):
-            raise self._refuse(name, audience, "the recipient blocked the bot")
+            raise self._refuse(name, audience, RECIPIENT_BLOCKED)
         origins = self._ledger.peek(audience, outgoing.texts)
         if origins is None:
             raise self._refuse(name, audience, "text not rendered from the catalog for this chat")
@@ -179,7 +183,7 @@ class OutboundGate(BaseRequestMiddleware):
         """Marketing needs consent that is valid now, not when it was rendered or queued. (The rendering
         is spent by then: a marketing text refused for consent must not be retried anyway.)"""
         if decision.marketing and not await self._may_market(decision.audience):
-            raise self._refuse(decision.method, decision.audience, "no valid marketing consent")
+            raise self._refuse(decision.method, decision.audience, NO_MARKETING_CONSENT)
 
     async def _may_market(self, audience: Audience) -> bool:
         """(`check` lets marketing through only with a policy and a single person as recipient.)"""
@@ -209,7 +213,7 @@ class OutboundGate(BaseRequestMiddleware):
         if decision.marketing and not await self._may_market(decision.audience):
             # Withdrawn while the call was being recorded: it was logged as about to go, so its result is
             # logged as refused, and it does not go.
-            withdrawn = self._refuse(decision.method, decision.audience, "no valid marketing consent")
+            withdrawn = self._refuse(decision.method, decision.audience, NO_MARKETING_CONSENT)
             if call is not None:
                 await self._recorder.after(call, decision, None, withdrawn)
             raise withdrawn

@@ -38,6 +38,7 @@ from bot.clock import Clock
 from bot.content import Recipient, Renderer
 from bot.content.catalog import Template
 from bot.errors import GateRefused
+from bot.gate.middleware import NO_MARKETING_CONSENT, RECIPIENT_BLOCKED
 from bot.gate.retry import FloodPause
 from bot.services.broadcasts import STOPPED, BroadcastDesk, plan_of
 from bot.services.offers import OfferBook
@@ -67,8 +68,8 @@ pacer: a whole claim started at once would hold the event loop for tens of milli
 paced call can leave (then they all leave together, late)."""
 
 _REFUSAL_EXCLUSIONS = {
-    "no valid marketing consent": Exclusion.NO_CONSENT,
-    "the recipient blocked the bot": Exclusion.UNREACHABLE,
+    NO_MARKETING_CONSENT: Exclusion.NO_CONSENT,
+    RECIPIENT_BLOCKED: Exclusion.UNREACHABLE,
 }
 
 
