@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 
 import aiosqlite
@@ -10,6 +11,7 @@ import pytest
 
 from bot.errors import SchemaError
 from bot.storage import MIGRATIONS, SqliteRepository, apply_migrations, open_database
+from flows.broadcasts import Status
 
 
 async def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
@@ -114,5 +116,55 @@ async def test_concurrent_transactions_do_not_interfere(tmp_path: Path) -> None:
         assert results[:40] == [True] * 40
         assert len(await repo.role_grants()) == 21
         assert not any(await asyncio.gather(*(repo.claim_update(1, i, 2.0) for i in range(20))))
+    finally:
+        await repo.close()
+
+
+async def test_a_broadcast_round_looks_recipients_up_by_key(tmp_path: Path) -> None:
+    """Claiming recipients and the weekly cap cost what the round touches, not what the broadcasts hold.
+
+    Counted in SQLite's virtual-machine steps (the same on any machine): without statistics SQLite would
+    rather walk the index by state, every queued (or ever sent) row for each round.
+    """
+    conn = await open_database(tmp_path / "guardbot.db", now=1.0)
+    repo = SqliteRepository(conn)
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0
+
+    async def cost(work: Awaitable[object]) -> int:
+        steps[0] = 0
+        await conn.set_progress_handler(step, 100)
+        await work
+        await conn.set_progress_handler(None, 100)
+        return steps[0]
+
+    async def start(size: int, first: int) -> int:
+        broadcast = await repo.add_broadcast(1, "{}", f"d{first}", 1.0)
+        await repo.decide_broadcast(
+            broadcast, digest=f"d{first}", status=Status.APPROVED, decider=2, now=1.0, reason=None
+        )
+        assert await repo.start_broadcast(broadcast, range(first, first + size), 1.0)
+        return broadcast
+
+    async def sent(broadcast: int) -> None:
+        await conn.execute(
+            "UPDATE broadcast_recipients SET state = 'sent', sent_at = 2.0 WHERE broadcast = ?", (broadcast,)
+        )
+        await conn.commit()
+
+    try:
+        small = await start(200, 1000)
+        alone = await cost(repo.settle_and_claim([], [], [(small, 1000 + i) for i in range(10)], 2.0))
+        large = await start(5000, 10_000)  # the same round's work, now beside 5,000 more queued
+        beside = await cost(repo.settle_and_claim([], [], [(small, 1010 + i) for i in range(10)], 2.0))
+        assert beside < 2 * alone
+        await sent(small)
+        alone = await cost(repo.sent_since(range(1000, 1010), 0.0))
+        await sent(large)  # and 5,000 more sent
+        beside = await cost(repo.sent_since(range(1010, 1020), 0.0))
+        assert beside < 2 * alone
     finally:
         await repo.close()
