@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -71,6 +72,9 @@ class Round:
     exactly_once: bool
     paid: bool
     cpu_seconds: float
+    """The bot process's (every thread)."""
+    worker_cpu_seconds: float
+    """Its HTTP worker's (bot/telegram/http_worker.py), which sends the broadcast's calls."""
     emulator_cpu_seconds: float
     machine_busy_seconds: float
     """All cores, every process (steal included), over the sending period."""
@@ -105,8 +109,14 @@ class Round:
     def other_load(self) -> float:
         """Cores busy with anything but the bot and the emulator while sending (other work, the hypervisor):
         on a shared machine, the figures are only comparable between rounds where this is low."""
-        other = self.machine_busy_seconds - self.cpu_seconds - self.emulator_cpu_seconds
+        other = (
+            self.machine_busy_seconds - self.cpu_seconds - self.worker_cpu_seconds - self.emulator_cpu_seconds
+        )
         return max(0.0, other) / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def worker_cpu_ms_per_message(self) -> float:
+        return self.worker_cpu_seconds / self.sends * 1000
 
     @property
     def emulator_cpu_ms_per_message(self) -> float:
@@ -120,6 +130,16 @@ def reference_seconds() -> float:
     for _ in range(200_000):
         json.loads(json.dumps(value))
     return time.process_time() - started
+
+
+def children_cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process's running children (the bot's HTTP worker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    total = 0.0
+    for child in children.read_text().split() if children.exists() else ():
+        with contextlib.suppress(FileNotFoundError):  # exited meanwhile
+            total += cpu_seconds(child)
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -223,6 +243,11 @@ def busiest_second(times: list[float]) -> int:
     return most
 
 
+def snapshot(bot_pid: int) -> tuple[float, float, float, float]:
+    """CPU seconds so far: the bot's, its worker's, the emulator's (this process) and the whole machine's."""
+    return cpu_seconds(bot_pid), children_cpu_seconds(bot_pid), cpu_seconds(), machine_busy_seconds()
+
+
 async def measure(seeded: Path, recipients: int, rate: float) -> Round:
     customers = range(FIRST_ID, FIRST_ID + recipients)
     speed = reference_seconds()
@@ -233,8 +258,7 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
             for user_id in (MARKETER_ID, COMPLIANCE_ID, *customers):
                 emulator.user(user_id)  # known and started: the bot may write to them
             sends: list[RecordedCall] = []
-            cpu_at_first: tuple[float, float, float] = (0.0, 0.0, 0.0)
-            cpu_at_last: tuple[float, float, float] = (0.0, 0.0, 0.0)
+            cpu_at_first = cpu_at_last = (0.0, 0.0, 0.0, 0.0)
             done = asyncio.Event()
             process: asyncio.subprocess.Process | None = None
 
@@ -247,9 +271,9 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
                     return
                 sends.append(call)
                 if len(sends) == 1:
-                    cpu_at_first = (cpu_seconds(process.pid), cpu_seconds(), machine_busy_seconds())
+                    cpu_at_first = snapshot(process.pid)
                 if len(sends) == recipients:
-                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds(), machine_busy_seconds())
+                    cpu_at_last = snapshot(process.pid)
                     done.set()
 
             emulator.add_listener(on_call)
@@ -280,7 +304,7 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
                     print(f"timed out with {len(sends)} of {recipients} sent", file=sys.stderr)
                     if not sends:
                         raise TimeoutError("the bot sent no broadcast message")
-                    cpu_at_last = (cpu_seconds(process.pid), cpu_seconds(), machine_busy_seconds())
+                    cpu_at_last = snapshot(process.pid)
                 peak = peak_rss_mb(process.pid)
                 await asyncio.sleep(0.5)  # anything more (a duplicate) would show up in the record now
             finally:
@@ -301,8 +325,9 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
         exactly_once=set(counts) == set(customers) and set(counts.values()) == {1},
         paid=all(call.params.get("allow_paid_broadcast") in (True, "true") for call in sends),
         cpu_seconds=cpu_at_last[0] - cpu_at_first[0],
-        emulator_cpu_seconds=cpu_at_last[1] - cpu_at_first[1],
-        machine_busy_seconds=cpu_at_last[2] - cpu_at_first[2],
+        worker_cpu_seconds=cpu_at_last[1] - cpu_at_first[1],
+        emulator_cpu_seconds=cpu_at_last[2] - cpu_at_first[2],
+        machine_busy_seconds=cpu_at_last[3] - cpu_at_first[3],
         peak_rss_mb=peak,
         first_send_after=min(times) - started,
         speed=speed,
@@ -312,14 +337,16 @@ async def measure(seeded: Path, recipients: int, rate: float) -> Round:
 def report(rounds: list[Round]) -> str:
     lines = [
         f"{'round':<7}{'sent':>7}{'seconds':>9}{'msg/s':>8}{'of rate':>9}{'busiest 1 s':>13}"
-        f"{'once each':>11}{'bot CPU ms/msg':>16}{'bot cores':>11}{'emulator CPU ms/msg':>21}"
+        f"{'once each':>11}{'bot CPU ms/msg':>16}{'bot cores':>11}{'worker CPU ms/msg':>19}"
+        f"{'emulator CPU ms/msg':>21}"
         f"{'peak RSS MB':>13}{'first send s':>14}{'other load':>12}{'speed s':>9}"
     ]
     for number, r in enumerate(rounds, 1):
         lines.append(
             f"{number:<7}{r.sends:>7}{r.seconds:>9.2f}{r.achieved:>8.1f}{r.fraction:>9.3f}"
             f"{r.busiest_second:>13}{'yes' if r.exactly_once and r.paid else 'NO':>11}"
-            f"{r.cpu_ms_per_message:>16.3f}{r.cpu_share:>11.2f}{r.emulator_cpu_ms_per_message:>21.3f}"
+            f"{r.cpu_ms_per_message:>16.3f}{r.cpu_share:>11.2f}{r.worker_cpu_ms_per_message:>19.3f}"
+            f"{r.emulator_cpu_ms_per_message:>21.3f}"
             f"{r.peak_rss_mb:>13.0f}{r.first_send_after:>14.1f}{r.other_load:>12.2f}{r.speed:>9.2f}"
         )
     if len(rounds) > 1:
@@ -330,6 +357,7 @@ def report(rounds: list[Round]) -> str:
             f"{statistics.median(r.busiest_second for r in rounds):>13.0f}{'':>11}"
             f"{statistics.median(r.cpu_ms_per_message for r in rounds):>16.3f}"
             f"{statistics.median(r.cpu_share for r in rounds):>11.2f}"
+            f"{statistics.median(r.worker_cpu_ms_per_message for r in rounds):>19.3f}"
             f"{statistics.median(r.emulator_cpu_ms_per_message for r in rounds):>21.3f}"
             f"{statistics.median(r.peak_rss_mb for r in rounds):>13.0f}"
             f"{statistics.median(r.first_send_after for r in rounds):>14.1f}"

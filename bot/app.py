@@ -17,7 +17,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand, Message, User
 
@@ -54,7 +54,7 @@ from bot.telegram.middlewares import register_middlewares
 from bot.telegram.notify import ComplianceAlerts
 from bot.telegram.routers import create_routers
 from bot.telegram.secure import SecureLinkMessages
-from bot.telegram.transport import JsonSession
+from bot.telegram.transport import JsonSession, WorkerSession
 from config import ConfigError, Settings
 from flows.broadcasts import FREE_BROADCAST_RATE, QuietHours
 from flows.faq import FaqIndex
@@ -176,14 +176,19 @@ def create_bot(
     their consent (and the broadcast's cancellation) is judged again before anything is sent."""
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN", "required to run the bot (or use `guardbot shell`)")
-    api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
-    session = JsonSession(api=api) if api else JsonSession()
-    session.middleware(gate)
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else PRODUCTION
+    )
+    session: JsonSession
     if pacer is None:
+        session = JsonSession(api=api)
+        session.middleware(gate)
         session.middleware(FloodControl(clock, pause=pause))
     else:  # a broadcast send that fails goes back to the engine, which judges the recipient again
+        session = broadcast_session = WorkerSession(api=api)  # its HTTP off the bot's busy thread
+        session.middleware(gate)
         session.middleware(FloodControl(clock, max_attempts=1, pause=pause, retry_server_errors=False))
-    if pacer is not None:
+        session.middleware(broadcast_session.worker_started)
         session.middleware(pacer)
     # No parse mode: texts go out as plain text, so a placeholder value can never inject markup.
     return Bot(

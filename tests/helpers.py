@@ -92,6 +92,21 @@ async def start_bot_process(
     )
 
 
+def alive(pid: int) -> bool:
+    """Whether a process runs (an exited one its parent has not reaped yet counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still run (Linux)."""
+    listing = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in listing.read_text().split()] if listing.exists() else []
+
+
 def logged_entries(audit_db: Path) -> list[dict[str, Any]]:
     """Every audit entry, parsed, in order (read straight from the file, as an auditor would)."""
     with sqlite3.connect(audit_db) as conn:

@@ -31,7 +31,6 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, TelegramObject
-from aiohttp import ClientConnectionResetError, ClientConnectorError
 from pydantic import ConfigDict
 
 from bot.clock import Clock
@@ -47,6 +46,7 @@ from bot.storage import Repository
 from bot.storage.broadcasts import Delivery, Due, Outcome
 from bot.telegram.broadcast_texts import report_finished, report_stopped
 from bot.telegram.keyboards import unsubscribe
+from bot.telegram.wire import never_sent
 from flows.broadcasts import Exclusion, Plan, State, Status
 from flows.offers import Offer
 
@@ -314,7 +314,7 @@ class BroadcastEngine:
             retry_at = self._clock.now() + RETRY_BACKOFF[attempts - 1]
             return Outcome(item.broadcast, item.user_id, State.QUEUED, "retry", retry_at, attempts)
         except TelegramNetworkError as exc:
-            if _never_sent(exc):
+            if never_sent(exc):
                 self.offline += 1
                 self._pause.extend(OFFLINE_PAUSE)  # and nothing else will be until it is back
                 retry_at = self._clock.now() + OFFLINE_PAUSE
@@ -358,15 +358,3 @@ async def _unless_stopped(waiting: Awaitable[object], stop: asyncio.Event) -> No
     _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """Whether a network failure happened before the request was out: the connection could not be made,
-    or writing the request failed (a pooled connection the server had closed). Anything later — a timeout,
-    a reset while reading the answer — may have been after Telegram acted on it."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ClientConnectorError | ClientConnectionResetError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

@@ -20,6 +20,8 @@ from tests.helpers import (
     COMPLIANCE_2_ID,
     COMPLIANCE_ID,
     MARKETER_ID,
+    alive,
+    children,
     logged_entries,
     make_settings,
     start_bot_process,
@@ -61,8 +63,12 @@ async def test_sigkill_mid_broadcast_twice_then_restart(tmp_path: Path, emulator
         try:
             sends = lambda n=kill_after: len(broadcast_sends(emulator, world.everyone)) >= n  # noqa: E731
             await emulator.wait_for(sends, timeout=60)
+            workers = children(process.pid)
+            assert workers, "the broadcast's HTTP worker is not running"
             process.send_signal(signal.SIGKILL)
             await process.wait()
+            # Its HTTP worker sees its stdin close, finishes what it was given and exits: none is left over.
+            await emulator.wait_for(lambda ws=workers: not any(alive(w) for w in ws), timeout=30)
         finally:
             if process.returncode is None:
                 process.kill()
