@@ -4,8 +4,9 @@ It is the innermost request middleware of the broadcast engine's session, so eve
 rules, both on the event loop's monotonic clock:
 
 - spacing: each call reserves the next slot, evenly spaced at `PACE` of the rate (a little under it), so
-  concurrent senders go out evenly rather than in bursts. A call woken late (a busy event loop) still goes
-  at once: slots are not lost, they are caught up;
+  concurrent senders go out evenly rather than in bursts. A call woken late (a busy event loop) still goes:
+  slots are not lost, they are caught up, at up to `CATCH_UP` times the rate. All at once, a catch-up
+  would queue up at the far end, and the last of it arrive late enough to crowd the next second;
 - the limits themselves, on the moments calls actually go: a call waits until fewer than `rate` calls went
   in the last second (plus a small margin), and until its chat had nothing for a second. Catching up can
   never make calls bunch above the limit.
@@ -35,6 +36,9 @@ PACE = 0.97
 """The share of the rate the spacing aims at: the rest is room for calls arriving unevenly late."""
 WINDOW_MARGIN = 0.03
 """Seconds added to the one-second window of the hard limit, for the same reason."""
+CATCH_UP = 2.0
+BURST_SECONDS = 0.02
+"""Catching up, at most `CATCH_UP` times the rate's share of calls in any `BURST_SECONDS`."""
 _PRUNE_EVERY = 10.0
 
 
@@ -42,6 +46,7 @@ class Pacer(BaseRequestMiddleware):
     def __init__(self, rate: float, pause: FloodPause, monotonic: Callable[[], float] | None = None) -> None:
         self._interval = 1.0 / (rate * PACE)
         self._per_window = max(1, int(rate))
+        self._per_burst = max(1, int(rate * BURST_SECONDS * CATCH_UP))
         self._pause = pause
         self._monotonic = monotonic
         self._next = 0.0
@@ -63,8 +68,11 @@ class Pacer(BaseRequestMiddleware):
         return at
 
     def free_at(self, chat: int | None) -> float:
-        """When a call may go without exceeding the rate in any second or a chat's one per second."""
+        """When a call may go without exceeding the rate in any second, the catch-up speed in any burst, or
+        a chat's one per second."""
         at = self._sent[0] + 1.0 + WINDOW_MARGIN if len(self._sent) == self._per_window else 0.0
+        if len(self._sent) >= self._per_burst:
+            at = max(at, self._sent[-self._per_burst] + BURST_SECONDS)
         if chat is not None:
             at = max(at, self._chat_sent.get(chat, float("-inf")) + PER_CHAT_SECONDS)
         return at
