@@ -85,6 +85,7 @@ async def test_a_stalled_loop_catches_up_at_twice_the_rate_without_exceeding_it(
 
     await asyncio.gather(*(call(chat) for chat in range(150)), stall())
     assert busiest(times) <= 100
-    assert busiest(times, 0.02) <= 4  # twice the rate: 2 x 100/s x 20 ms
+    # Twice the rate: 4 (2 x 100/s x 20 ms) in any 20 ms by the pacer's clock, read a moment before ours.
+    assert busiest(times, 0.018) <= 4
     # The ~24 slots due during the stall are caught up: the rate alone would let 29 through in 0.3 s.
     assert len([at for at in times if stalled[0] <= at < stalled[0] + 0.3]) >= 45
