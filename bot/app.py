@@ -185,10 +185,10 @@ def create_bot(
         session.middleware(gate)
         session.middleware(FloodControl(clock, pause=pause))
     else:  # a broadcast send that fails goes back to the engine, which judges the recipient again
-        session = broadcast_session = WorkerSession(api=api)  # its HTTP off the bot's busy thread
+        session = WorkerSession(api=api)  # its HTTP off the bot's busy thread
         session.middleware(gate)
         session.middleware(FloodControl(clock, max_attempts=1, pause=pause, retry_server_errors=False))
-        session.middleware(broadcast_session.worker_started)
+        session.middleware(session.worker_started)
         session.middleware(pacer)
     # No parse mode: texts go out as plain text, so a placeholder value can never inject markup.
     return Bot(

@@ -25,8 +25,9 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
 from bot.telegram.wire import READY, Frames, Outcome, Request, encode_answer, never_sent
 
-CONNECTIONS = 1000
-"""At most this many connections to Telegram at once, as aiogram's own session."""
+CONNECTIONS = 100
+"""At most this many connections to Telegram at once, as aiogram's own session (at 1000 calls a second
+and a few milliseconds each, a handful are in use)."""
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 

@@ -100,11 +100,10 @@ class WorkerSession(JsonSession):
         """A request middleware, just outside the pacer: calls wait here while the worker starts (half a
         second or so). In the pacer, they would take their slots meanwhile and, once it is up, all reach
         Telegram in one burst."""
-        if self._worker is None or not self._worker.running:
-            try:
-                await self._running_worker()
-            except RequestNotSent as e:
-                raise TelegramNetworkError(method=method, message=str(e)) from e
+        try:
+            await self._running_worker()
+        except RequestNotSent as e:
+            raise TelegramNetworkError(method=method, message=str(e)) from e
         return await make_request(bot, method)
 
     async def post(
@@ -117,9 +116,7 @@ class WorkerSession(JsonSession):
         try:
             worker = await self._running_worker()
             answer = await worker.call(url, body, timeout)
-        except RequestNotSent as e:
-            raise TelegramNetworkError(method=method, message=str(e)) from e
-        except WorkerStopped as e:
+        except (RequestNotSent, WorkerStopped) as e:
             raise TelegramNetworkError(method=method, message=str(e)) from e
         if answer.outcome is Outcome.ANSWERED:
             return answer.status, answer.body.decode()
@@ -131,6 +128,8 @@ class WorkerSession(JsonSession):
         raise TelegramNetworkError(method=method, message=error)
 
     async def _running_worker(self) -> HttpWorker:
+        if self._worker is not None and self._worker.running:
+            return self._worker
         async with self._starting:  # two first calls at once start one worker
             if self._worker is None or not self._worker.running:
                 self._worker = await HttpWorker.start()
