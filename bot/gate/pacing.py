@@ -5,7 +5,8 @@ rules, both on the event loop's monotonic clock:
 
 - spacing: each call reserves the next slot, evenly spaced at `PACE` of the rate (a little under it), so
   concurrent senders go out evenly rather than in bursts. A call woken late (a busy event loop) still goes:
-  slots are not lost, they are caught up, at up to `CATCH_UP` times the rate. All at once, a catch-up
+  slots are not lost, they are caught up, at up to `CATCH_UP` times the rate (at least one call per
+  `BURST_SECONDS`, which is more than that below 25 a second). All at once, a catch-up
   would queue up at the far end, and the last of it arrive late enough to crowd the next second;
 - the limits themselves, on the moments calls actually go: a call waits until fewer than `rate` calls went
   in the last second (plus a small margin), and until its chat had nothing for a second. Catching up can

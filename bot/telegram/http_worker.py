@@ -16,9 +16,11 @@ group, so that the bot, stopping in order, still has it for the calls it finishe
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import ssl
 import sys
+from typing import BinaryIO
 
 import certifi
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
@@ -42,6 +44,16 @@ class _Stdin(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._worker.closed.set()
+
+
+class _Answers(asyncio.Protocol):
+    """The pipe back to the bot: closed only once every answer in its buffer is written."""
+
+    def __init__(self) -> None:
+        self.flushed = asyncio.Event()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.flushed.set()  # all written, or the bot is gone
 
 
 class _Worker:
@@ -81,9 +93,9 @@ class _Worker:
             await asyncio.gather(*self._calls, return_exceptions=True)
 
 
-async def serve() -> None:
+async def serve(to_bot: BinaryIO) -> None:
     loop = asyncio.get_running_loop()
-    answers, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
+    answers, pipe = await loop.connect_write_pipe(_Answers, to_bot)
     connector = TCPConnector(ssl=ssl.create_default_context(cafile=certifi.where()), limit=CONNECTIONS)
     async with ClientSession(connector=connector) as session:
         worker = _Worker(session, answers)
@@ -92,17 +104,20 @@ async def serve() -> None:
         await worker.closed.wait()
         await worker.drain()
     answers.close()
+    await pipe.flushed.wait()  # else the loop closes on answers still buffered, and the bot loses them
 
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    to_bot = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print goes to the log, not into the frames
     try:
         import uvloop
     except ImportError:  # Windows: the default loop
-        asyncio.run(serve())
+        asyncio.run(serve(to_bot))
     else:
-        uvloop.run(serve())
+        uvloop.run(serve(to_bot))
 
 
 if __name__ == "__main__":

@@ -86,10 +86,14 @@ class WorkerSession(JsonSession):
     `RequestNotSent` as its cause (safe to send again, see `wire.never_sent`); a worker that stops with
     calls in flight fails them as network errors whose outcome is unknown."""
 
+    START_AGAIN_AFTER = 5.0
+    """Seconds after a failed start during which calls fail at once (as not sent) instead of each trying."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._worker: HttpWorker | None = None
         self._starting = asyncio.Lock()
+        self._start_again_at = 0.0
 
     async def worker_started(
         self,
@@ -119,10 +123,10 @@ class WorkerSession(JsonSession):
         except (RequestNotSent, WorkerStopped) as e:
             raise TelegramNetworkError(method=method, message=str(e)) from e
         if answer.outcome is Outcome.ANSWERED:
-            return answer.status, answer.body.decode()
+            return answer.status, answer.body.decode(errors="replace")  # a proxy's error page, say
         if answer.outcome is Outcome.TIMED_OUT:
             raise TelegramNetworkError(method=method, message=TIMEOUT)
-        error = answer.body.decode()
+        error = answer.body.decode(errors="replace")
         if answer.outcome is Outcome.NOT_SENT:
             raise TelegramNetworkError(method=method, message=error) from RequestNotSent(error)
         raise TelegramNetworkError(method=method, message=error)
@@ -130,15 +134,28 @@ class WorkerSession(JsonSession):
     async def _running_worker(self) -> HttpWorker:
         if self._worker is not None and self._worker.running:
             return self._worker
-        async with self._starting:  # two first calls at once start one worker
-            if self._worker is None or not self._worker.running:
+        async with self._starting:  # calls waiting meanwhile share this one start, or its failure
+            if self._worker is not None and self._worker.running:
+                return self._worker
+            now = asyncio.get_running_loop().time()
+            if now < self._start_again_at:
+                raise RequestNotSent("the HTTP worker could not start; trying again shortly")
+            if self._worker is not None:  # dead, or given up on: make sure it is gone
+                self._worker.abandon()
+            try:
                 self._worker = await HttpWorker.start()
+            except RequestNotSent:
+                self._worker = None
+                self._start_again_at = now + self.START_AGAIN_AFTER
+                raise
             return self._worker
 
     async def close(self) -> None:
         await super().close()
-        if self._worker is not None:
-            await self._worker.stop()
+        async with self._starting:  # a start under way finishes first, then is stopped too
+            if self._worker is not None:
+                await self._worker.stop()
+                self._worker = None
 
 
 class WorkerStopped(ConnectionError):
@@ -180,6 +197,9 @@ class HttpWorker(asyncio.SubprocessProtocol):
             ready = await asyncio.wait_for(worker._ready, cls.START_WITHIN)
         except TimeoutError:
             ready = False
+        except BaseException:  # the caller was cancelled: leave no process behind
+            worker.abandon()
+            raise
         if not ready:
             log.error("http_worker.start_failed", extra={"within": cls.START_WITHIN})
             await worker.stop()
@@ -266,3 +286,9 @@ class HttpWorker(asyncio.SubprocessProtocol):
         self.running = False
         if self._process is not None and self._process.get_returncode() is None:
             self._process.kill()
+
+    def abandon(self) -> None:
+        """Kill it if it still runs, without waiting: it was replaced or its start was given up."""
+        self._kill()
+        if self._process is not None:
+            self._process.close()

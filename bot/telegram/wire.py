@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import ClientConnectionResetError, ClientConnectorError
 
-_REQUEST = struct.Struct("!IdII")
+_REQUEST = struct.Struct("!QdII")
 """id, timeout in seconds, URL length, payload length (the URL, then the body)."""
-_ANSWER = struct.Struct("!IBHI")
+_ANSWER = struct.Struct("!QBHI")
 """id, outcome, HTTP status, body length."""
 
 
@@ -89,15 +89,17 @@ class Frames:
         """Each complete frame: its header's fields and its payload, whose length the header ends with."""
         self._buffer += data
         at = 0
-        while len(self._buffer) - at >= header.size:
-            head = header.unpack_from(self._buffer, at)
-            start = at + header.size
-            end = start + head[-1]
-            if len(self._buffer) < end:
-                break
-            yield head, bytes(self._buffer[start:end])
-            at = end
-        del self._buffer[:at]
+        try:
+            while len(self._buffer) - at >= header.size:
+                head = header.unpack_from(self._buffer, at)
+                start = at + header.size
+                end = start + head[-1]
+                if len(self._buffer) < end:
+                    break
+                at = end  # consumed even if the caller cannot make sense of it
+                yield head, bytes(self._buffer[start:end])
+        finally:
+            del self._buffer[:at]
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -108,5 +110,5 @@ def never_sent(exc: BaseException) -> bool:
     while seen is not None:
         if isinstance(seen, ClientConnectorError | ClientConnectionResetError | RequestNotSent):
             return True
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.telegram.wire import Answer, Frames, Outcome, Request, encode_answer, encode_request
 
 REQUESTS = [
@@ -39,3 +41,13 @@ def test_a_partial_frame_waits_for_the_rest() -> None:
     frames = Frames()
     assert frames.answers(frame[:-1]) == []
     assert frames.answers(frame[-1:]) == [Answer(9, Outcome.ANSWERED, 200, b'{"ok":true}')]
+
+
+def test_a_frame_that_makes_no_sense_is_dropped_not_stuck_on() -> None:
+    garbled = bytearray(encode_answer(4, Outcome.ANSWERED, 200, b"{}"))
+    garbled[8] = 99  # no such outcome
+    good = encode_answer(5, Outcome.ANSWERED, 200, b"{}")
+    frames = Frames()
+    with pytest.raises(ValueError, match="not a valid Outcome"):
+        frames.answers(bytes(garbled) + good)
+    assert frames.answers(b"") == [Answer(5, Outcome.ANSWERED, 200, b"{}")]
