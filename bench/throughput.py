@@ -116,8 +116,7 @@ async def measure(kind: str, users: int, total: int) -> Result:
                     if call.method != "sendMessage" or not call.ok:
                         return
                     chat = call.params.get("chat_id")
-                    started = sent_at.pop(chat, None) if isinstance(chat, int) else None
-                    if started is None:
+                    if not isinstance(chat, int) or (started := sent_at.pop(chat, None)) is None:
                         return
                     latencies.append((time.perf_counter() - started) * 1000)
                     if len(latencies) == total:
