@@ -25,12 +25,11 @@ from typing import BinaryIO
 import certifi
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
-from bot.telegram.wire import READY, Frames, Outcome, Request, encode_answer, never_sent
+from bot.telegram.wire import JSON_HEADERS, READY, Frames, Outcome, Request, encode_answer, never_sent
 
 CONNECTIONS = 100
 """At most this many connections to Telegram at once, as aiogram's own session (at 1000 calls a second
 and a few milliseconds each, a handful are in use)."""
-_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class _Stdin(asyncio.Protocol):
@@ -73,7 +72,7 @@ class _Worker:
             async with self._session.post(
                 request.url,
                 data=request.body,
-                headers=_JSON_HEADERS,
+                headers=JSON_HEADERS,
                 timeout=ClientTimeout(total=request.timeout),
             ) as response:
                 body = await response.read()

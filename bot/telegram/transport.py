@@ -25,11 +25,10 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 from aiohttp import ClientError, ClientTimeout
 
-from bot.telegram.wire import READY, Answer, Frames, Outcome, RequestNotSent, encode_request
+from bot.telegram.wire import JSON_HEADERS, READY, Answer, Frames, Outcome, RequestNotSent, encode_request
 
 log = logging.getLogger("guardbot.transport")
 
-_JSON_HEADERS = {"Content-Type": "application/json"}
 TIMEOUT = "Request timeout error"
 """aiogram's own words for a call that got no answer in time."""
 
@@ -69,7 +68,7 @@ class JsonSession(AiohttpSession):
         session = await self.create_session()
         try:
             async with session.post(
-                url, data=body, headers=_JSON_HEADERS, timeout=ClientTimeout(total=timeout)
+                url, data=body, headers=JSON_HEADERS, timeout=ClientTimeout(total=timeout)
             ) as resp:
                 return resp.status, await resp.text()
         except TimeoutError as e:
@@ -245,8 +244,9 @@ class HttpWorker(asyncio.SubprocessProtocol):
         if not self._ready.done():
             self._ready.set_result(False)
         if self._waiting:
-            returncode = self._process.get_returncode() if self._process else None
-            log.error("http_worker.lost_calls", extra={"calls": len(self._waiting), "returncode": returncode})
+            log.error(
+                "http_worker.lost_calls", extra={"calls": len(self._waiting), "returncode": self.returncode}
+            )
         for waiter in self._waiting.values():
             if not waiter.done():
                 waiter.set_exception(WorkerStopped("the HTTP worker stopped with the call in flight"))

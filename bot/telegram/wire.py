@@ -17,6 +17,9 @@ from typing import Any
 
 from aiohttp import ClientConnectionResetError, ClientConnectorError
 
+JSON_HEADERS = {"Content-Type": "application/json"}
+"""Every call goes as one JSON body, from the bot or from its worker."""
+
 _REQUEST = struct.Struct("!QdII")
 """id, timeout in seconds, URL length, payload length (the URL, then the body)."""
 _ANSWER = struct.Struct("!QBHI")
